@@ -1,0 +1,141 @@
+"""Plain NumPy versions of every computation in the book.
+
+These are the first, readable implementations the chapters show, and the oracle
+the tests compare TensorFlow against. They favour clarity over speed and do no
+argument checking beyond what NumPy does itself.
+
+Shapes follow the package glossary: queries ``(B, Tq, dq)``, keys ``(B, Tv, dk)``,
+values ``(B, Tv, dv)``, weights ``(B, Tq, Tv)``.
+"""
+
+import numpy as np
+
+
+def softmax(scores, axis=-1):
+    """Softmax along `axis`, shifted by the maximum so large scores do not overflow."""
+    scores = np.asarray(scores, dtype=np.float64)
+    shifted = scores - scores.max(axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def sequence_mask(valid_lens, maxlen):
+    """``mask[b, j] = j < valid_lens[b]``; works for ``(B,)`` and ``(B, Tq)`` lengths."""
+    valid_lens = np.asarray(valid_lens)
+    return np.arange(maxlen) < valid_lens[..., None]
+
+
+def causal_mask(num_queries, num_kv):
+    """``mask[i, j] = j <= i``: query i may look at keys up to its own position."""
+    return np.arange(num_kv)[None, :] <= np.arange(num_queries)[:, None]
+
+
+def masked_softmax(scores, valid_lens=None, mask=None):
+    """Softmax over the last axis that gives masked positions weight exactly 0.
+
+    A row with no kept position is all zeros.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    keep = np.ones(scores.shape, dtype=bool)
+    if valid_lens is not None:
+        lens_mask = sequence_mask(valid_lens, scores.shape[-1])  # (B, Tv) or (B, Tq, Tv)
+        if lens_mask.ndim == 2:
+            lens_mask = lens_mask[:, None, :]
+        # insert head axes between the batch axis and (Tq, Tv)
+        while lens_mask.ndim < scores.ndim:
+            lens_mask = lens_mask[:, None]
+        keep = keep & lens_mask
+    if mask is not None:
+        keep = keep & np.asarray(mask, dtype=bool)
+    weights = np.zeros(scores.shape)
+    rows = keep.any(axis=-1)  # rows with something to attend to
+    for index in zip(*np.nonzero(rows)):
+        row_keep = keep[index]
+        weights[index][row_keep] = softmax(scores[index][row_keep])
+    return weights
+
+
+def dot_product_attention(queries, keys, values, valid_lens=None, mask=None, scaled=True):
+    """softmax(Q Kᵀ / √d) V, with the weights; returns ``(output, weights)``."""
+    scores = np.matmul(queries, np.swapaxes(keys, -1, -2))  # (B, Tq, Tv)
+    if scaled:
+        scores = scores / np.sqrt(np.shape(queries)[-1])
+    weights = masked_softmax(scores, valid_lens, mask)
+    return weights @ values, weights
+
+
+def additive_attention(queries, keys, values, W_q, W_k, w_v, valid_lens=None, mask=None):
+    """Bahdanau scores w_vᵀ tanh(W_q q + W_k k).
+
+    ``W_q`` is ``(dq, h)``, ``W_k`` is ``(dk, h)``, ``w_v`` is ``(h,)`` or ``(h, 1)``.
+    """
+    features = np.tanh(
+        (queries @ W_q)[:, :, None, :] + (keys @ W_k)[:, None, :, :]
+    )  # (B, Tq, Tv, h)
+    scores = features @ np.reshape(w_v, (-1,))  # (B, Tq, Tv)
+    weights = masked_softmax(scores, valid_lens, mask)
+    return weights @ values, weights
+
+
+def general_attention(queries, keys, values, W, valid_lens=None, mask=None):
+    """Luong's "general" (bilinear) scores q W kᵀ with ``W`` of shape ``(dq, dk)``."""
+    scores = queries @ W @ np.swapaxes(keys, -1, -2)  # (B, Tq, Tv)
+    weights = masked_softmax(scores, valid_lens, mask)
+    return weights @ values, weights
+
+
+def multi_head_attention(queries, keys, values, num_heads, W_q, W_k, W_v, W_o,
+                         b_q=0.0, b_k=0.0, b_v=0.0, b_o=0.0, valid_lens=None, mask=None):
+    """Multi-head attention with the projections given as plain matrices.
+
+    ``W_q`` is ``(dq, h*dk)``, ``W_k`` ``(dk_in, h*dk)``, ``W_v`` ``(dv_in, h*dv)``,
+    ``W_o`` ``(h*dv, d_out)``. `mask` broadcasts to ``(B, Tq, Tv)``.
+    Returns ``(output, weights)`` with weights ``(B, h, Tq, Tv)``.
+    """
+
+    def split(x):  # (B, T, h*d) -> (B, h, T, d)
+        b, t, hd = x.shape
+        return x.reshape(b, t, num_heads, hd // num_heads).transpose(0, 2, 1, 3)
+
+    q = split(queries @ W_q + b_q)
+    k = split(keys @ W_k + b_k)
+    v = split(values @ W_v + b_v)
+    scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])  # (B, h, Tq, Tv)
+    if mask is not None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.ndim == 3:
+            mask = mask[:, None]
+    weights = masked_softmax(scores, valid_lens, mask)
+    heads = weights @ v  # (B, h, Tq, dv)
+    b, h, tq, dv = heads.shape
+    merged = heads.transpose(0, 2, 1, 3).reshape(b, tq, h * dv)
+    return merged @ W_o + b_o, weights
+
+
+def self_attention(x, W_q, W_k, W_v, num_heads=1, valid_lens=None, mask=None):
+    """Self-attention as in :class:`attn_lib.SelfAttention` (no output projection)."""
+    units = W_q.shape[1]
+    identity = np.eye(units)
+    return multi_head_attention(x, x, x, num_heads, W_q, W_k, W_v, identity,
+                                valid_lens=valid_lens, mask=mask)
+
+
+def positional_encoding(max_len, d_model):
+    """Sinusoidal encodings ``P[t, 2i] = sin(t / 10000^(2i/d))``, ``P[t, 2i+1] = cos(...)``."""
+    positions = np.arange(max_len)[:, None]
+    frequencies = 1.0 / np.power(10000.0, np.arange(0, d_model, 2) / d_model)
+    P = np.zeros((max_len, d_model))
+    P[:, 0::2] = np.sin(positions * frequencies)
+    P[:, 1::2] = np.cos(positions * frequencies[: d_model // 2])
+    return P
+
+
+def nadaraya_watson(x_query, x_train, y_train, width=1.0):
+    """Gaussian-kernel regression: weights softmax(-(x - xᵢ)² / (2 width²)).
+
+    Returns ``(predictions, weights)`` with weights ``(len(x_query), len(x_train))``.
+    """
+    x_query = np.asarray(x_query, dtype=np.float64)
+    diffs = x_query[:, None] - np.asarray(x_train, dtype=np.float64)[None, :]
+    weights = softmax(-(diffs**2) / (2 * width**2), axis=1)
+    return weights @ np.asarray(y_train, dtype=np.float64), weights

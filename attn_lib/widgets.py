@@ -1,0 +1,252 @@
+"""Interactive figures that work in Jupyter, in Colab *and* on the static website.
+
+:func:`interactive_figure` takes a drawing function and a few controls, each with
+a short list of values. It returns one object whose notebook display holds two
+views of the same thing:
+
+- a live ipywidgets UI (sliders, dropdowns) that redraws through the kernel, used
+  by Jupyter and Colab;
+- a static HTML version: every combination of control values is drawn once, as
+  a small PNG, and a few lines of JavaScript switch between the frames, used by
+  the website (which has no kernel) and by any viewer without widgets.
+
+Because the frames are computed when the notebook runs, a control never
+retrains or recomputes anything on the page: keep the work in the drawing
+function light, and compute expensive results before.
+"""
+
+import base64
+import hashlib
+import html
+import io
+import itertools
+import json
+from numbers import Number
+
+import ipywidgets
+import matplotlib.pyplot as plt
+from IPython.display import display
+
+MAX_FRAMES = 60
+MAX_BYTES = 1_000_000
+
+_SCRIPT = """
+(function () {
+  var root = document.currentScript.parentElement;
+  var data = JSON.parse(root.querySelector(".attn-frames-data").textContent);
+  var controls = root.querySelectorAll("[data-control]");
+  var image = root.querySelector(".attn-frames-image");
+  function update() {
+    var index = 0;
+    controls.forEach(function (control, k) {
+      var i = parseInt(control.value, 10);
+      index = index * data.sizes[k] + i;
+      var shown = root.querySelector("[data-value-for='" + control.dataset.control + "']");
+      if (shown) { shown.textContent = data.labels[k][i]; }
+    });
+    image.src = data.frames[index];
+  }
+  controls.forEach(function (control) { control.addEventListener("input", update); });
+  controls.forEach(function (control) { control.addEventListener("change", update); });
+})();
+"""
+
+
+def _options(values):
+    """``[(label, value), ...]`` from plain values or ``(label, value)`` pairs."""
+    options = []
+    for item in values:
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+            options.append(item)
+        else:
+            label = f"{item:g}" if isinstance(item, float) else str(item)
+            options.append((label, item))
+    return options
+
+
+def _render(draw, values, dpi):
+    """Call `draw(**values)` and return the figure as PNG bytes."""
+    plt.close("all")
+    figure = draw(**values)
+    figure = figure if figure is not None else plt.gcf()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    plt.close("all")
+    return buffer.getvalue()
+
+
+class InteractiveFigure:
+    """A figure with controls; see :func:`interactive_figure`.
+
+    Attributes:
+        frames: list of PNG bytes, one per combination of control values, in
+            row-major order of the controls.
+        html: the static HTML (controls, frames and script).
+        widget: the live ipywidgets UI.
+    """
+
+    def __init__(self, draw, controls, defaults, dpi, description):
+        self.names = list(controls)
+        self.options = [_options(controls[name]) for name in self.names]
+        self.defaults = [
+            self._default_index(name, options, defaults)
+            for name, options in zip(self.names, self.options)
+        ]
+        self.description = description
+        self.frames = [
+            _render(draw, dict(zip(self.names, (value for _, value in combo))), dpi)
+            for combo in itertools.product(*self.options)
+        ]
+        size = sum(len(f) for f in self.frames)
+        if size > MAX_BYTES:
+            raise ValueError(
+                f"The {len(self.frames)} frames take {size:,} bytes, more than the "
+                f"{MAX_BYTES:,} a page can afford. Lower `dpi` or use fewer control values."
+            )
+        self.html = self._static_html()
+        self._draw = draw
+        self._widget = None
+
+    @property
+    def widget(self):
+        """The live UI, made on first use (displaying it draws through the kernel)."""
+        if self._widget is None:
+            self._widget = self._live_widget(self._draw)
+        return self._widget
+
+    @staticmethod
+    def _default_index(name, options, defaults):
+        if name not in defaults:
+            return 0
+        for i, (label, value) in enumerate(options):
+            if value == defaults[name] or label == defaults[name]:
+                return i
+        raise ValueError(
+            f"`defaults['{name}']` must be one of the values of control '{name}'. "
+            f"Received: {defaults[name]!r}"
+        )
+
+    def _static_html(self):
+        uris = ["data:image/png;base64," + base64.b64encode(f).decode() for f in self.frames]
+        data = {
+            "sizes": [len(o) for o in self.options],
+            "labels": [[label for label, _ in o] for o in self.options],
+            "frames": uris,
+        }
+        index = 0
+        for size, default in zip(data["sizes"], self.defaults):
+            index = index * size + default
+        controls = []
+        for name, options, default in zip(self.names, self.options, self.defaults):
+            label = html.escape(name.replace("_", " "))
+            if all(isinstance(v, Number) for _, v in options):
+                controls.append(
+                    f'<label>{label} <input type="range" min="0" max="{len(options) - 1}" '
+                    f'step="1" value="{default}" data-control="{html.escape(name)}"> '
+                    f'<output data-value-for="{html.escape(name)}">'
+                    f"{html.escape(options[default][0])}</output></label>"
+                )
+            else:
+                items = "".join(
+                    f'<option value="{i}"{" selected" if i == default else ""}>'
+                    f"{html.escape(text)}</option>"
+                    for i, (text, _) in enumerate(options)
+                )
+                controls.append(
+                    f'<label>{label} <select data-control="{html.escape(name)}">{items}'
+                    "</select></label>"
+                )
+        digest = hashlib.sha1("".join(uris).encode()).hexdigest()[:10]
+        alt = html.escape(self.description or "interactive figure")
+        return (
+            f'<div class="attn-frames" id="attn-frames-{digest}">'
+            f'<div class="attn-frames-controls">{" ".join(controls)}</div>'
+            f'<img class="attn-frames-image" alt="{alt}" src="{uris[index]}">'
+            f'<script type="application/json" class="attn-frames-data">{json.dumps(data)}'
+            "</script>"
+            f"<script>{_SCRIPT}</script>"
+            '<p class="attn-frames-note"><small>Pre-computed frames: the controls switch '
+            "between pictures drawn when the notebook ran. Launch the notebook to run the "
+            "live version.</small></p></div>"
+        )
+
+    def _live_widget(self, draw):
+        controls = {}
+        for name, options, default in zip(self.names, self.options, self.defaults):
+            kind = (ipywidgets.SelectionSlider
+                    if all(isinstance(v, Number) for _, v in options) else ipywidgets.Dropdown)
+            controls[name] = kind(options=options, value=options[default][1],
+                                  description=name.replace("_", " "),
+                                  style={"description_width": "initial"})
+
+        def show(**values):
+            plt.close("all")
+            figure = draw(**values)
+            display(figure if figure is not None else plt.gcf())
+            plt.close("all")
+
+        output = ipywidgets.interactive_output(show, controls)
+        return ipywidgets.VBox([ipywidgets.HBox(list(controls.values())), output])
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
+        summary = ", ".join(f"{n} ({len(o)} values)" for n, o in zip(self.names, self.options))
+        bundle["text/plain"] = (
+            f"Interactive figure: {self.description or 'figure'}; controls: {summary}; "
+            f"{len(self.frames)} pre-rendered frames"
+        )
+        bundle["text/html"] = self.html
+        return bundle
+
+
+def interactive_figure(draw, controls, defaults=None, dpi=60, description=None):
+    """Turn a drawing function and a few controls into an interactive figure.
+
+    Args:
+        draw: function called as ``draw(**values)`` with one keyword per control;
+            it draws a matplotlib figure and returns it (or leaves it current).
+        controls: ``{name: values}``; `values` is a short list of numbers (shown as
+            a slider) or strings/``(label, value)`` pairs (shown as a dropdown).
+        defaults: optional ``{name: value}`` for the first picture (else the first
+            value of each control).
+        dpi: resolution of the pre-rendered frames.
+        description: one line saying what the figure shows (used as alt text).
+
+    Returns:
+        An :class:`InteractiveFigure`; make it the last expression of a cell.
+
+    Raises:
+        ValueError: no controls, a control with no values, more than
+            ``MAX_FRAMES`` combinations, or frames over ``MAX_BYTES`` in all.
+        TypeError: `draw` is not callable.
+
+    Example:
+        >>> def draw(width):
+        ...     fig, ax = plt.subplots(figsize=(2, 1))
+        ...     ax.plot([0, 1], [0, width])
+        ...     return fig
+        >>> figure = interactive_figure(draw, {"width": [0.5, 1.0, 2.0]})
+        >>> len(figure.frames)
+        3
+    """
+    if not callable(draw):
+        raise TypeError(f"`draw` must be a function. Received: draw={draw!r}")
+    if not isinstance(controls, dict) or not controls:
+        raise ValueError(
+            "`controls` must be a non-empty dict {name: list of values}. "
+            f"Received: controls={controls!r}"
+        )
+    total = 1
+    for name, values in controls.items():
+        if len(values) == 0:
+            raise ValueError(f"Control '{name}' needs at least one value. Received: []")
+        total *= len(values)
+    if total > MAX_FRAMES:
+        raise ValueError(
+            f"The controls make {total} combinations; at most {MAX_FRAMES} frames are "
+            "pre-rendered for the website. Use fewer values."
+        )
+    return InteractiveFigure(draw, controls, defaults or {}, dpi, description)
+
+
+__all__ = ["InteractiveFigure", "interactive_figure"]
