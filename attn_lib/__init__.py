@@ -37,7 +37,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from attn_lib.masking import causal_mask, masked_softmax, sequence_mask  # noqa: E402
 from attn_lib.layers import (  # noqa: E402
     AdditiveAttention,
     DotProductAttention,
@@ -46,6 +45,7 @@ from attn_lib.layers import (  # noqa: E402
     PositionalEncoding,
     SelfAttention,
 )
+from attn_lib.masking import causal_mask, masked_softmax, sequence_mask  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -51,6 +51,10 @@ class _Attention(keras.layers.Layer):
         dropped = self.dropout_layer(self.attention_weights, training=training)
         return tf.matmul(dropped, values)  # (B, Tq, dv)
 
+    def compute_mask(self, *args, **kwargs):
+        # `mask` here says which *keys* to attend to; the output carries no Keras mask.
+        return None
+
     def compute_output_shape(self, queries_shape, keys_shape, values_shape):
         return tuple(queries_shape[:2]) + (values_shape[-1],)
 
@@ -294,6 +298,14 @@ class SelfAttention(_Attention):
                 f"`units` must be divisible by `num_heads`. Received: units={units}, "
                 f"num_heads={num_heads}"
             )
+
+    def __call__(self, x, *args, **kwargs):
+        # A padding mask from `Embedding(mask_zero=True)` travels on `x` as (B, T);
+        # as a key mask it must broadcast to the weights (B, T, T): (B, 1, T).
+        keras_mask = getattr(x, "_keras_mask", None)
+        if keras_mask is not None and kwargs.get("mask") is None and len(args) < 2:
+            kwargs["mask"] = keras_mask[:, tf.newaxis, :]
+        return super().__call__(x, *args, **kwargs)
 
     def _check_inputs(self, x, valid_lens=None, mask=None, **_):
         shape = _validate.check_rank("x", x, 3)

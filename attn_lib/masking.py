@@ -38,6 +38,11 @@ def sequence_mask(valid_lens, maxlen):
             "`valid_lens` must hold integers. "
             f"Received: valid_lens.dtype={_validate.dtype_of(valid_lens).name}"
         )
+    return _sequence_mask(valid_lens, maxlen)
+
+
+def _sequence_mask(valid_lens, maxlen):
+    """`sequence_mask` without checks; `maxlen` may be a scalar tensor."""
     valid_lens = tf.convert_to_tensor(valid_lens)
     positions = tf.range(maxlen, dtype=valid_lens.dtype)
     return positions < valid_lens[..., tf.newaxis]
@@ -63,8 +68,8 @@ def _keep_mask(scores, valid_lens, mask):
     keep = None
     if valid_lens is not None:
         _validate.check_valid_lens(valid_lens, shape[0], shape[-2])
-        lens_mask = sequence_mask(valid_lens, tf.shape(scores)[-1] if shape[-1] is None
-                                  else shape[-1])  # (B, Tv) or (B, Tq, Tv)
+        maxlen = tf.shape(scores)[-1] if shape[-1] is None else shape[-1]
+        lens_mask = _sequence_mask(valid_lens, maxlen)  # (B, Tv) or (B, Tq, Tv)
         lens_rank = len(_validate.shape_of(valid_lens))
         if lens_rank == 1:
             lens_mask = lens_mask[:, tf.newaxis, :]  # (B, 1, Tv)

@@ -1,0 +1,149 @@
+"""masked_softmax, sequence_mask and causal_mask: properties and error messages."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from attn_lib import causal_mask, masked_softmax, reference, sequence_mask
+
+
+@st.composite
+def scores_and_lens(draw, per_query=None):
+    batch = draw(st.integers(1, 3))
+    num_queries = draw(st.integers(1, 4))
+    num_kv = draw(st.integers(1, 6))
+    scores = draw(hnp.arrays(np.float32, (batch, num_queries, num_kv),
+                             elements=st.floats(-50, 50, width=32)))
+    two_d = draw(st.booleans()) if per_query is None else per_query
+    lens_shape = (batch, num_queries) if two_d else (batch,)
+    lens = draw(hnp.arrays(np.int32, lens_shape, elements=st.integers(0, num_kv)))
+    return scores, lens
+
+
+@given(scores_and_lens())
+def test_kept_weights_sum_to_one_and_masked_weights_are_exactly_zero(case):
+    scores, lens = case
+    weights = masked_softmax(scores, valid_lens=lens).numpy()
+    keep = reference.sequence_mask(lens, scores.shape[-1])
+    keep = keep[:, None, :] if lens.ndim == 1 else keep
+    keep = np.broadcast_to(keep, scores.shape)
+    assert np.all(weights[~keep] == 0.0)
+    sums = weights.sum(axis=-1)
+    has_keys = keep.any(axis=-1)
+    np.testing.assert_allclose(sums[has_keys], 1.0, rtol=1e-5)
+    assert np.all(sums[~has_keys] == 0.0)
+
+
+@given(scores_and_lens())
+def test_matches_the_numpy_reference(case):
+    scores, lens = case
+    np.testing.assert_allclose(masked_softmax(scores, valid_lens=lens).numpy(),
+                               reference.masked_softmax(scores, valid_lens=lens), atol=1e-6)
+
+
+@given(scores_and_lens(), st.floats(-1e4, 1e4))
+def test_adding_a_constant_to_every_score_changes_nothing(case, constant):
+    scores, lens = case
+    shifted = (scores.astype(np.float64) + constant).astype(np.float32)
+    np.testing.assert_allclose(masked_softmax(shifted, valid_lens=lens).numpy(),
+                               masked_softmax(scores, valid_lens=lens).numpy(), atol=2e-3)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+def test_fully_masked_row_is_all_zeros_in_every_float_dtype(dtype):
+    scores = tf.cast(tf.constant([[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]]), dtype)
+    weights = masked_softmax(scores, valid_lens=np.array([[0, 2]])).numpy().astype(float)
+    np.testing.assert_array_equal(weights[0, 0], [0.0, 0.0, 0.0])
+    np.testing.assert_allclose(weights[0, 1], reference.softmax([4.0, 5.0]).tolist() + [0.0],
+                               atol=1e-2)
+    assert masked_softmax(scores, valid_lens=np.array([[0, 2]])).dtype == scores.dtype
+
+
+@given(hnp.arrays(np.float16, (2, 3, 5), elements=st.floats(-60000, 60000, width=16)),
+       hnp.arrays(np.int32, (2,), elements=st.integers(0, 5)))
+def test_float16_never_overflows_to_nan_or_inf(scores, lens):
+    weights = masked_softmax(scores, valid_lens=lens).numpy()
+    assert np.all(np.isfinite(weights))
+    sums = weights.astype(np.float32).sum(-1)
+    assert np.all((np.abs(sums - 1) < 1e-2) | (sums == 0))
+
+
+def test_huge_logits_give_a_one_hot_row_not_nan():
+    weights = masked_softmax(np.array([[[1e30, 0.0, -1e30]]], dtype=np.float32)).numpy()
+    np.testing.assert_array_equal(weights, [[[1.0, 0.0, 0.0]]])
+    masked = masked_softmax(np.array([[[1e30, 1e30, 0.0]]], dtype=np.float32),
+                            valid_lens=np.array([1])).numpy()
+    np.testing.assert_array_equal(masked, [[[1.0, 0.0, 0.0]]])
+
+
+def test_gradient_is_finite_and_zero_at_masked_positions():
+    scores = tf.Variable([[[1.0, 80.0, 1e4], [2.0, 3.0, 4.0]]])
+    with tf.GradientTape() as tape:
+        weights = masked_softmax(scores, valid_lens=np.array([[1, 0]]))
+        loss = tf.reduce_sum(weights * tf.constant([1.0, 2.0, 3.0]))
+    grad = tape.gradient(loss, scores).numpy()
+    assert np.all(np.isfinite(grad))
+    np.testing.assert_array_equal(grad[0, 0, 1:], 0.0)
+    np.testing.assert_array_equal(grad[0, 1], 0.0)
+
+
+def test_boolean_mask_and_valid_lens_combine_with_and():
+    scores = np.zeros((1, 2, 4), np.float32)
+    mask = np.array([[[True, False, True, True]]])
+    weights = masked_softmax(scores, valid_lens=np.array([3]), mask=mask).numpy()
+    np.testing.assert_allclose(weights[0], [[0.5, 0, 0.5, 0], [0.5, 0, 0.5, 0]])
+
+
+def test_valid_lens_broadcast_over_head_axis():
+    scores = np.random.default_rng(0).normal(size=(2, 3, 4, 5)).astype(np.float32)
+    lens = np.array([2, 5])
+    np.testing.assert_allclose(masked_softmax(scores, valid_lens=lens).numpy(),
+                               reference.masked_softmax(scores, valid_lens=lens), atol=1e-6)
+
+
+def test_sequence_mask_keeps_the_first_valid_len_positions():
+    np.testing.assert_array_equal(sequence_mask(np.array([0, 2]), 3).numpy(),
+                                  [[False, False, False], [True, True, False]])
+
+
+def test_causal_mask_is_lower_triangular():
+    np.testing.assert_array_equal(causal_mask(3, 4).numpy(), reference.causal_mask(3, 4))
+    np.testing.assert_array_equal(causal_mask(3).numpy(), np.tril(np.ones((3, 3), bool)))
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"valid_lens": np.array([1.0, 2.0])}, TypeError, r"valid_lens.*integers.*float64"),
+        ({"valid_lens": np.array([1, 2, 3])}, ValueError,
+         r"one entry per batch element.*Received: valid_lens.shape=\(3,\)"),
+        ({"valid_lens": np.array([1, -1])}, ValueError, r"non-negative.*minimum -1"),
+        ({"valid_lens": np.ones((2, 5), np.int32)}, ValueError, r"one entry per query"),
+        ({"mask": np.ones((2, 3, 4))}, TypeError, r"mask.*boolean.*float64"),
+        ({"mask": np.ones((3, 1, 4), bool)}, ValueError,
+         r"broadcast.*\(2, 3, 4\).*mask.shape=\(3, 1, 4\)"),
+    ],
+)
+def test_bad_arguments_are_named_in_the_error(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        masked_softmax(np.zeros((2, 3, 4), np.float32), **kwargs)
+
+
+def test_integer_scores_are_rejected():
+    with pytest.raises(TypeError, match=r"`scores` must be a floating-point.*int64"):
+        masked_softmax(np.zeros((1, 2, 3), np.int64))
+
+
+def test_one_dimensional_scores_are_rejected():
+    with pytest.raises(ValueError, match=r"at least 2 axes.*scores.shape=\(3,\)"):
+        masked_softmax(np.zeros(3, np.float32))
+
+
+def test_mask_helpers_reject_bad_sizes():
+    with pytest.raises(ValueError, match=r"num_queries.*> 0"):
+        causal_mask(0)
+    with pytest.raises(TypeError, match=r"valid_lens.*integers"):
+        sequence_mask(np.array([1.5]), 3)

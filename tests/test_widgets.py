@@ -1,0 +1,73 @@
+"""interactive_figure: frames for every combination, a static HTML player, a live UI."""
+
+import json
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from attn_lib.widgets import MAX_FRAMES, interactive_figure  # noqa: E402
+
+calls = []
+
+
+def draw(width, kind="line"):
+    calls.append((width, kind))
+    fig, ax = plt.subplots(figsize=(2, 1.5))
+    ax.plot([0, 1], [0, width], "-" if kind == "line" else "o")
+    ax.set_title(f"{kind} {width}")
+    return fig
+
+
+def test_one_frame_per_combination_in_row_major_order():
+    calls.clear()
+    figure = interactive_figure(draw, {"width": [1, 2, 3], "kind": ["line", "dots"]})
+    assert len(figure.frames) == 6
+    assert calls == [(1, "line"), (1, "dots"), (2, "line"), (2, "dots"), (3, "line"),
+                     (3, "dots")]
+    assert all(frame.startswith(b"\x89PNG") for frame in figure.frames)
+    assert len(set(figure.frames)) == 6
+
+
+def test_static_html_has_a_slider_a_dropdown_and_starts_at_the_default_frame():
+    figure = interactive_figure(draw, {"width": [1, 2, 3], "kind": ["line", "dots"]},
+                                defaults={"width": 2})
+    html = figure.html
+    assert 'type="range"' in html and "<select" in html
+    data = json.loads(re.search(r'class="attn-frames-data">(.*?)</script>', html).group(1))
+    assert data["sizes"] == [3, 2] and len(data["frames"]) == 6
+    shown = re.search(r'class="attn-frames-image" alt="[^"]*" src="([^"]+)"', html).group(1)
+    assert shown == data["frames"][2]  # width=2 (index 1) with kind="line" (index 0)
+
+
+def test_display_bundle_holds_the_live_widget_and_the_static_html():
+    bundle = interactive_figure(draw, {"width": [1, 2]})._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "attn-frames" in bundle["text/html"]
+    assert bundle["text/plain"].startswith("Interactive figure")
+
+
+def test_too_many_frames_or_bad_arguments_are_refused():
+    with pytest.raises(ValueError, match=rf"at most {MAX_FRAMES} frames"):
+        interactive_figure(draw, {"width": list(range(MAX_FRAMES + 1))})
+    with pytest.raises(ValueError, match=r"`controls` must be a non-empty dict"):
+        interactive_figure(draw, {})
+    with pytest.raises(TypeError, match=r"`draw` must be a function"):
+        interactive_figure("draw", {"width": [1]})
+    with pytest.raises(ValueError, match=r"defaults\['width'\].*Received: 7"):
+        interactive_figure(draw, {"width": [1, 2]}, defaults={"width": 7})
+
+
+def test_frames_over_the_page_budget_are_refused():
+    def noise(seed):  # random pixels do not compress
+        fig, ax = plt.subplots(figsize=(4, 4))
+        ax.imshow(np.random.default_rng(seed).random((400, 400)))
+        return fig
+
+    with pytest.raises(ValueError, match=r"more than the 1,000,000"):
+        interactive_figure(noise, {"seed": [1, 2, 3]}, dpi=200)
