@@ -4,15 +4,16 @@
 a short list of values. It returns one object whose notebook display holds two
 views of the same thing:
 
-- a live ipywidgets UI (sliders, dropdowns) that redraws through the kernel, used
-  by Jupyter and Colab;
+- a live ipywidgets UI (sliders, dropdowns and an image), used by Jupyter and
+  Colab;
 - a static HTML version: every combination of control values is drawn once, as
   a small PNG, and a few lines of JavaScript switch between the frames, used by
   the website (which has no kernel) and by any viewer without widgets.
 
-Because the frames are computed when the notebook runs, a control never
-retrains or recomputes anything on the page: keep the work in the drawing
-function light, and compute expensive results before.
+Both views switch between the same frames, drawn once when the cell runs, so a
+control never retrains or recomputes anything: keep the work in the drawing
+function light, and compute expensive results before. To explore values that
+are not in the lists, call the drawing function yourself.
 """
 
 import base64
@@ -25,7 +26,6 @@ from numbers import Number
 
 import ipywidgets
 import matplotlib.pyplot as plt
-from IPython.display import display
 
 MAX_FRAMES = 60
 MAX_BYTES = 1_000_000
@@ -82,7 +82,7 @@ class InteractiveFigure:
         frames: list of PNG bytes, one per combination of control values, in
             row-major order of the controls.
         html: the static HTML (controls, frames and script).
-        widget: the live ipywidgets UI.
+        widget: the live ipywidgets UI (controls and an ``Image``).
     """
 
     def __init__(self, draw, controls, defaults, dpi, description):
@@ -104,14 +104,13 @@ class InteractiveFigure:
                 f"{MAX_BYTES:,} a page can afford. Lower `dpi` or use fewer control values."
             )
         self.html = self._static_html()
-        self._draw = draw
         self._widget = None
 
     @property
     def widget(self):
-        """The live UI, made on first use (displaying it draws through the kernel)."""
+        """The live ipywidgets UI, made on first use."""
         if self._widget is None:
-            self._widget = self._live_widget(self._draw)
+            self._widget = self._live_widget()
         return self._widget
 
     @staticmethod
@@ -133,9 +132,7 @@ class InteractiveFigure:
             "labels": [[label for label, _ in o] for o in self.options],
             "frames": uris,
         }
-        index = 0
-        for size, default in zip(data["sizes"], self.defaults):
-            index = index * size + default
+        index = self._frame_index(self.defaults)
         controls = []
         for name, options, default in zip(self.names, self.options, self.defaults):
             label = html.escape(name.replace("_", " "))
@@ -161,7 +158,7 @@ class InteractiveFigure:
         return (
             f'<div class="attn-frames" id="attn-frames-{digest}">'
             f'<div class="attn-frames-controls">{" ".join(controls)}</div>'
-            f'<img class="attn-frames-image" alt="{alt}" src="{uris[index]}">'
+            f'<img class="attn-frames-image" alt="{alt}" src="{uris[index]}" style="max-width:100%">'
             f'<script type="application/json" class="attn-frames-data">{json.dumps(data)}'
             "</script>"
             f"<script>{_SCRIPT}</script>"
@@ -170,23 +167,32 @@ class InteractiveFigure:
             "live version.</small></p></div>"
         )
 
-    def _live_widget(self, draw):
-        controls = {}
+    def _frame_index(self, indices):
+        index = 0
+        for options, i in zip(self.options, indices):
+            index = index * len(options) + i
+        return index
+
+    def _live_widget(self):
+        # The live UI switches between the same pre-rendered frames: no kernel work and
+        # no display messages when a control moves, so it also behaves under nbval.
+        controls = []
         for name, options, default in zip(self.names, self.options, self.defaults):
             kind = (ipywidgets.SelectionSlider
                     if all(isinstance(v, Number) for _, v in options) else ipywidgets.Dropdown)
-            controls[name] = kind(options=options, value=options[default][1],
-                                  description=name.replace("_", " "),
-                                  style={"description_width": "initial"})
+            labelled = [(label, i) for i, (label, _) in enumerate(options)]
+            controls.append(kind(options=labelled, value=default,
+                                 description=name.replace("_", " "),
+                                 style={"description_width": "initial"}))
+        image = ipywidgets.Image(value=self.frames[self._frame_index(self.defaults)],
+                                 format="png")
 
-        def show(**values):
-            plt.close("all")
-            figure = draw(**values)
-            display(figure if figure is not None else plt.gcf())
-            plt.close("all")
+        def show(_change=None):
+            image.value = self.frames[self._frame_index([c.value for c in controls])]
 
-        output = ipywidgets.interactive_output(show, controls)
-        return ipywidgets.VBox([ipywidgets.HBox(list(controls.values())), output])
+        for control in controls:
+            control.observe(show, names="value")
+        return ipywidgets.VBox([ipywidgets.HBox(controls), image])
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
@@ -199,7 +205,7 @@ class InteractiveFigure:
         return bundle
 
 
-def interactive_figure(draw, controls, defaults=None, dpi=60, description=None):
+def interactive_figure(draw, controls, defaults=None, dpi=80, description=None):
     """Turn a drawing function and a few controls into an interactive figure.
 
     Args:

@@ -31,7 +31,7 @@ def execute(path, timeout=600):
     nb.metadata.pop("widgets", None)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}},
-                            store_widget_state=False, record_timing=False,
+                            store_widget_state=True, record_timing=False,
                             allow_errors=False)
     start = time.perf_counter()
     client.execute()

@@ -71,3 +71,12 @@ def test_frames_over_the_page_budget_are_refused():
 
     with pytest.raises(ValueError, match=r"more than the 1,000,000"):
         interactive_figure(noise, {"seed": [1, 2, 3]}, dpi=200)
+
+
+def test_live_widget_shows_the_frame_of_the_chosen_values():
+    figure = interactive_figure(draw, {"width": [1, 2, 3], "kind": ["line", "dots"]})
+    controls_box, image = figure.widget.children
+    width, kind = controls_box.children
+    assert image.value == figure.frames[0]
+    width.value, kind.value = 2, 1  # indices: width=3, kind="dots"
+    assert image.value == figure.frames[5]
