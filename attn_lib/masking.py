@@ -130,15 +130,16 @@ def masked_softmax(scores, valid_lens=None, mask=None):
     keep = _keep_mask(scores, valid_lens, mask)
     if keep is None:
         return tf.nn.softmax(scores, axis=-1)
-    keep = tf.broadcast_to(keep, tf.shape(scores))
-    # 1) the largest *kept* score of each row (0 for rows with none kept)
-    lowest = tf.constant(float("-inf"), dtype=scores.dtype)
-    row_max = tf.reduce_max(tf.where(keep, scores, lowest), axis=-1, keepdims=True)
-    row_max = tf.where(tf.math.is_finite(row_max), row_max, tf.zeros_like(row_max))
-    # 2) exponentiate shifted scores; masked entries become 0 *before* exp, so
-    #    neither the value nor its gradient can overflow
-    shifted = tf.where(keep, scores - row_max, tf.zeros_like(scores))
-    exps = tf.where(keep, tf.exp(shifted), tf.zeros_like(scores))
-    # 3) normalise; an all-masked row has total 0 and stays all zeros
-    total = tf.reduce_sum(exps, axis=-1, keepdims=True)
-    return exps / tf.where(total > 0, total, tf.ones_like(total))
+    # 1) rows with at least one kept key; computed on the (small, unbroadcast) mask
+    has_keys = tf.reduce_any(keep, axis=-1, keepdims=True)
+    # 2) masked keys score -inf, so exp() gives them exactly 0. A row with no kept key
+    #    would be all -inf and give NaN: fill it with zeros instead, then zero it below.
+    #    No large negative constant, so nothing overflows in float16/bfloat16.
+    fill = tf.where(has_keys, tf.constant(float("-inf"), scores.dtype),
+                    tf.constant(0.0, scores.dtype))
+    masked = tf.where(keep, scores, fill)
+    # 3) the fused, max-shifted softmax: stable for huge scores
+    weights = tf.nn.softmax(masked, axis=-1)
+    # 4) zero the rows that had no key (skipped, saving a pass, when there are none)
+    return tf.cond(tf.reduce_all(has_keys), lambda: weights,
+                   lambda: tf.where(has_keys, weights, tf.zeros_like(weights)))
