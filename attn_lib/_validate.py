@@ -85,7 +85,7 @@ def check_attention_inputs(queries, keys, values, same_size=False):
         check_float(name, x)
     check_same(
         "`queries`, `keys` and `values` must have the same batch size",
-        ("queries.shape", "keys.shape", "values.shape"), (q[0], k[0], v[0]),
+        ("queries.shape[0]", "keys.shape[0]", "values.shape[0]"), (q[0], k[0], v[0]),
     )
     if None not in (k[1], v[1]) and k[1] != v[1]:
         raise ValueError(

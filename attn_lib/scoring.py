@@ -27,7 +27,7 @@ def _check_pair(queries, keys, same_size):
     _validate.check_float("queries", queries)
     _validate.check_float("keys", keys)
     _validate.check_same("`queries` and `keys` must have the same batch size",
-                         ("queries.shape", "keys.shape"), (q[0], k[0]))
+                         ("queries.shape[0]", "keys.shape[0]"), (q[0], k[0]))
     if same_size and None not in (q[2], k[2]) and q[2] != k[2]:
         raise ValueError(
             "Dot-product scoring needs queries and keys of the same size (the last axis). "

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# README command 2: run every test of the book from a fresh clone. Safe to run twice.
+#   1. set up .venv (pinned requirements + attn_lib) and Debian's chromium
+#   2. lint (ruff, notebooks included)
+#   3. unit tests, doctests and the chapter contract (pytest)
+#   4. nbval, strict, on every notebook against its committed outputs
+#   5. the website: build with Sphinx warnings as errors, then the browser test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$SECONDS
+
+bash scripts/setup_env.sh
+bash scripts/setup_browser.sh
+
+# The same quiet, reproducible TensorFlow as scripts/run_notebooks.py used when the
+# notebooks were executed and committed.
+export TF_CPP_MIN_LOG_LEVEL=3 TF_ENABLE_ONEDNN_OPTS=0 PYTHONHASHSEED=0 MPLBACKEND=Agg
+export CUDA_VISIBLE_DEVICES=-1
+py=.venv/bin/python
+
+echo "==> lint"
+.venv/bin/ruff check .
+
+echo "==> unit tests, doctests, chapter contract"
+$py -m pytest tests attn_lib --ignore=tests/test_site.py -q
+
+echo "==> notebooks (nbval, strict)"
+$py -m pytest notebooks --nbval --nbval-current-env \
+  --nbval-sanitize-with tests/nbval_sanitize.cfg -n 2 --dist loadfile -q
+
+echo "==> website: build (warnings are errors) and browser test"
+bash scripts/build_book.sh
+ATTN_SITE_PREBUILT=1 $py -m pytest tests/test_site.py -q
+
+echo "==> all tests passed in $((SECONDS - start)) s"
