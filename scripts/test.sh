@@ -14,7 +14,7 @@ bash scripts/setup_browser.sh
 
 # The same quiet, reproducible TensorFlow as scripts/run_notebooks.py used when the
 # notebooks were executed and committed.
-export TF_CPP_MIN_LOG_LEVEL=3 TF_ENABLE_ONEDNN_OPTS=0 PYTHONHASHSEED=0 MPLBACKEND=Agg
+export TF_CPP_MIN_LOG_LEVEL=3 TF_ENABLE_ONEDNN_OPTS=0 PYTHONHASHSEED=0
 export CUDA_VISIBLE_DEVICES=-1
 py=.venv/bin/python
 

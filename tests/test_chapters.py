@@ -75,8 +75,8 @@ def test_chapter_shows_a_heatmap_and_an_interactive_figure(path):
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert images, "no image output"
     widgets = [o for o in outputs
-               if WIDGET_MIME in o.get("data", {}) and "attn-frames" in o["data"].get(
-                   "text/html", "")]
+               if WIDGET_MIME in o.get("data", {}) and "attn-frames" in "".join(
+                   o["data"].get("text/html", ""))]
     assert widgets, "no interactive_figure output (live widget + static frames)"
     assert any("show_heatmaps(" in source(c) for c in code_cells(load(path)))
 
@@ -94,6 +94,6 @@ def test_chapter_has_three_exercises_with_self_checks_and_hidden_solutions(path)
         hidden = [c for c in calls if "hide-input" in c["metadata"].get("tags", [])]
         assert visible, f"exercise {exercise_id}: no visible self-check cell"
         assert hidden, f"exercise {exercise_id}: no solution cell tagged hide-input"
-        printed = "".join(o.get("text", "") for o in hidden[0]["outputs"])
+        printed = "".join("".join(o.get("text", "")) for o in hidden[0]["outputs"])
         assert "correct" in printed and "not yet" not in printed, (
             f"exercise {exercise_id}: the worked solution does not pass its own check")
