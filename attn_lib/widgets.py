@@ -97,13 +97,13 @@ class InteractiveFigure:
             _render(draw, dict(zip(self.names, (value for _, value in combo))), dpi)
             for combo in itertools.product(*self.options)
         ]
-        size = sum(len(f) for f in self.frames)
+        self.html = self._static_html()
+        size = len(self.html.encode())  # what the page downloads: base64 frames and all
         if size > MAX_BYTES:
             raise ValueError(
-                f"The {len(self.frames)} frames take {size:,} bytes, more than the "
+                f"The {len(self.frames)} frames take {size:,} bytes of HTML, more than the "
                 f"{MAX_BYTES:,} a page can afford. Lower `dpi` or use fewer control values."
             )
-        self.html = self._static_html()
         self._widget = None
 
     @property
