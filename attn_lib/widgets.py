@@ -158,7 +158,8 @@ class InteractiveFigure:
         return (
             f'<div class="attn-frames" id="attn-frames-{digest}">'
             f'<div class="attn-frames-controls">{" ".join(controls)}</div>'
-            f'<img class="attn-frames-image" alt="{alt}" src="{uris[index]}" style="max-width:100%">'
+            f'<img class="attn-frames-image" alt="{alt}" src="{uris[index]}" '
+            'style="max-width:100%">'
             f'<script type="application/json" class="attn-frames-data">{json.dumps(data)}'
             "</script>"
             f"<script>{_SCRIPT}</script>"
