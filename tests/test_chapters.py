@@ -25,9 +25,9 @@ def code_cells(nb):
     return [c for c in nb["cells"] if c["cell_type"] == "code"]
 
 
-def repository_url():
+def repository():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    return config["repository"]["url"].rstrip("/")
+    return config["repository"]["url"].rstrip("/"), config["repository"]["branch"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -50,8 +50,10 @@ def test_colab_cell_installs_attn_lib_from_the_configured_repository(path):
     first = code_cells(load(path))[0]
     text = source(first)
     assert "google.colab" in text and "--no-deps" in text, "first code cell is not the Colab cell"
-    urls = re.findall(r"git\+(https://[^@\s\"]+)", text)
-    assert urls == [repository_url()], f"Colab cell installs from {urls}"
+    installs = re.findall(r"git\+(https://[^@\s\"]+)@([\w.\-/]+)", text)
+    assert installs == [repository()], (
+        f"Colab cell installs {installs}, not the repository and branch of _config.yml "
+        "(the branch the launch buttons open)")
     assert "hide-cell" in first["metadata"].get("tags", [])
 
 
