@@ -41,3 +41,25 @@ def test_unknown_exercise_and_double_registration_are_errors(registered):
         check("9.9", 1)
     with pytest.raises(ValueError, match="registered twice"):
         exercise("0.99", hint="")(lambda answer: True)
+
+
+def all_exercise_ids():
+    exercises._load_all()
+    return sorted(exercises._CHECKS)
+
+
+@pytest.mark.parametrize("exercise_id", all_exercise_ids())
+@pytest.mark.parametrize("junk", [0, "an answer", [1.0, 2.0], object()],
+                         ids=["zero", "text", "list", "object"])
+def test_no_check_accepts_a_junk_answer(exercise_id, junk, capsys):
+    check(exercise_id, junk)
+    assert "not yet" in capsys.readouterr().out
+
+
+def test_every_chapter_registers_at_least_three_exercises():
+    chapters = {}
+    for exercise_id in all_exercise_ids():
+        chapter = exercise_id.split(".")[0]
+        chapters[chapter] = chapters.get(chapter, 0) + 1
+    assert sorted(chapters) == [str(n) for n in range(1, 9)]
+    assert min(chapters.values()) >= 3
