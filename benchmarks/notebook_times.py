@@ -1,0 +1,50 @@
+"""How long does each chapter take to run top to bottom in a fresh kernel?
+
+    .venv/bin/python benchmarks/notebook_times.py [notebooks/NN_name.ipynb ...]
+
+Executes each notebook (all of notebooks/ by default) exactly as
+scripts/run_notebooks.py does, but leaves the files untouched, and prints the
+wall-clock seconds next to the budget: 60 s, or 90 s for chapters that train a
+model (7 and 8). Run it on an otherwise idle machine.
+"""
+
+import os
+import pathlib
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+TRAINING_CHAPTERS = ("07_", "08_")
+QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "PYTHONHASHSEED": "0"}
+
+
+def seconds_to_run(path):
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    client.execute()
+    return time.perf_counter() - start
+
+
+def main():
+    os.environ.update(QUIET_ENV)
+    paths = [pathlib.Path(p).resolve() for p in sys.argv[1:]] or sorted(
+        (ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    print(f"{'notebook':<40} {'seconds':>8} {'budget':>7}  (load average "
+          f"{os.getloadavg()[0]:.1f}, {os.cpu_count()} cores)")
+    total = 0.0
+    for path in paths:
+        seconds = seconds_to_run(path)
+        total += seconds
+        budget = 90 if path.name.startswith(TRAINING_CHAPTERS) else 60
+        flag = "" if seconds < budget else "  OVER BUDGET"
+        print(f"{path.stem:<40} {seconds:>8.1f} {budget:>7}{flag}")
+    print(f"{'total':<40} {total:>8.1f}")
+
+
+if __name__ == "__main__":
+    main()
