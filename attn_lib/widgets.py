@@ -26,6 +26,7 @@ from numbers import Number
 
 import ipywidgets
 import matplotlib.pyplot as plt
+from PIL import Image
 
 MAX_FRAMES = 60
 MAX_BYTES = 1_000_000
@@ -65,14 +66,23 @@ def _options(values):
 
 
 def _render(draw, values, dpi):
-    """Call `draw(**values)` and return the figure as PNG bytes."""
+    """Call `draw(**values)` and return the figure as a small PNG.
+
+    Plots use few colours, so a 256-colour palette (no dithering) looks the same
+    as full colour and takes about 40% of the bytes: the page loads faster.
+    """
     plt.close("all")
     figure = draw(**values)
     figure = figure if figure is not None else plt.gcf()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)
     plt.close("all")
-    return buffer.getvalue()
+    image = Image.open(buffer).convert("RGB")
+    palette = image.quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                             dither=Image.Dither.NONE)
+    small = io.BytesIO()
+    palette.save(small, format="PNG", optimize=True)
+    return small.getvalue()
 
 
 class InteractiveFigure:
