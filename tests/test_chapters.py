@@ -92,10 +92,10 @@ def test_chapter_has_three_exercises_with_self_checks_and_hidden_solutions(path)
     for i, exercise_id in headings:
         following = [c for c in cells[i + 1:i + 4] if c["cell_type"] == "code"]
         calls = [c for c in following if f'check("{exercise_id}"' in source(c)]
-        visible = [c for c in calls if "hide-input" not in c["metadata"].get("tags", [])]
-        hidden = [c for c in calls if "hide-input" in c["metadata"].get("tags", [])]
+        visible = [c for c in calls if "hide-cell" not in c["metadata"].get("tags", [])]
+        hidden = [c for c in calls if "hide-cell" in c["metadata"].get("tags", [])]
         assert visible, f"exercise {exercise_id}: no visible self-check cell"
-        assert hidden, f"exercise {exercise_id}: no solution cell tagged hide-input"
+        assert hidden, f"exercise {exercise_id}: no solution cell tagged hide-cell"
         printed = "".join("".join(o.get("text", "")) for o in hidden[0]["outputs"])
         assert "correct" in printed and "not yet" not in printed, (
             f"exercise {exercise_id}: the worked solution does not pass its own check")

@@ -150,6 +150,9 @@ def visit(browser, docname):
     report = {"problems": problems, "url": page.url}
     report["math"] = page.evaluate(RAW_MATH_JS)
     report["images"] = page.evaluate(IMAGES_JS)
+    report["wide_math"] = page.evaluate("""() => Array.from(
+        document.querySelectorAll('mjx-container[display="true"]'))
+        .filter(e => e.scrollWidth > e.clientWidth + 2).map(e => e.textContent.slice(0, 50))""")
     report["prev"] = page.eval_on_selector_all("a.left-prev", "as => as.map(a => a.href)")
     report["next"] = page.eval_on_selector_all("a.right-next", "as => as.map(a => a.href)")
     report["sidebar"] = page.eval_on_selector_all(
@@ -173,6 +176,11 @@ def visit(browser, docname):
 def _check_toggles(page):
     """Open every hidden solution (myst-nb hide-input) and togglebutton dropdown."""
     results = []
+    # A worked solution prints "correct. Well done!" (and may print the answer): it
+    # must stay hidden, input and output, until the reader opens it.
+    leaks = page.get_by_text("Well done!")
+    visible = [i for i in range(leaks.count()) if leaks.nth(i).is_visible()]
+    results.append(("solution output hidden", 0, not visible))
     hidden = page.locator("details.hide")
     for i in range(hidden.count()):
         details = hidden.nth(i)
@@ -207,6 +215,12 @@ def test_math_is_typeset(browser, docname):
         assert math["containers"] >= math["math"], f"{docname}: {math}"
     assert math["merrors"] == 0, f"{docname}: MathJax reported {math['merrors']} TeX errors"
     assert not math["raw"], f"{docname}: raw TeX left in the text: {math['raw'][:5]}"
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_display_equations_fit_the_column(browser, docname):
+    wide = visit(browser, docname)["wide_math"]
+    assert not wide, f"{docname}: equations wider than the text column (break them): {wide}"
 
 
 @pytest.mark.parametrize("docname", PAGES)
