@@ -162,6 +162,12 @@ class GeneralAttention(_Attention):
         dropout: float in [0, 1), dropout rate on the attention weights.
 
     Call arguments, returns: as for :class:`AdditiveAttention`.
+
+    Example:
+        >>> layer = GeneralAttention()
+        >>> q = np.ones((3, 2, 5), "float32"); k = np.ones((3, 4, 6), "float32")
+        >>> layer(q, k, k).shape, layer.W.shape
+        (TensorShape([3, 2, 6]), TensorShape([5, 6]))
     """
 
     def build(self, queries_shape, keys_shape, values_shape=None):
@@ -287,6 +293,18 @@ class SelfAttention(_Attention):
     Returns:
         ``(B, T, units)``; weights ``(B, h, T, T)`` in ``attention_weights``
         (``(B, T, T)`` when ``num_heads == 1``).
+
+    Raises:
+        ValueError: `units` not divisible by `num_heads`, `x` not of rank 3, bad
+            `valid_lens` or `mask` shapes.
+
+    Example:
+        >>> layer = SelfAttention(units=8, num_heads=2)
+        >>> x = np.ones((2, 5, 3), "float32")
+        >>> layer(x, valid_lens=np.array([2, 5]), causal=True).shape
+        TensorShape([2, 5, 8])
+        >>> layer.attention_weights.shape
+        TensorShape([2, 2, 5, 5])
     """
 
     def __init__(self, units, num_heads=1, dropout=0.0, **kwargs):
@@ -362,6 +380,15 @@ class PositionalEncoding(keras.layers.Layer):
 
     Returns:
         ``x + P[:T]``, same shape. The table is in ``layer.encoding`` ``(max_len, d_model)``.
+
+    Raises:
+        ValueError: `x` longer than `max_len` or with a last axis other than `d_model`.
+
+    Example:
+        >>> layer = PositionalEncoding(max_len=50, d_model=4)
+        >>> layer(np.zeros((1, 2, 4), "float32")).numpy().round(3)
+        array([[[0.   , 1.   , 0.   , 1.   ],
+                [0.841, 0.54 , 0.01 , 1.   ]]], dtype=float32)
     """
 
     def __init__(self, max_len, d_model, **kwargs):
