@@ -16,13 +16,13 @@ Nothing here is learned or downloaded. The pieces are:
 
 import hashlib
 import re
-import time
 from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
 
 from attn_lib import _validate, reference
+from attn_lib.diagnostics import tensor_bytes, time_call
 from attn_lib.layers import MultiHeadAttention
 
 WORD_KINDS = {
@@ -300,7 +300,7 @@ def attention_weights_bytes(length, batch_size=1, num_heads=1, dtype="float32"):
     length = _validate.check_positive_int("length", length)
     batch_size = _validate.check_positive_int("batch_size", batch_size)
     num_heads = _validate.check_positive_int("num_heads", num_heads)
-    return batch_size * num_heads * length * length * np.dtype(dtype).itemsize
+    return tensor_bytes((batch_size, num_heads, length, length), dtype)
 
 
 def time_self_attention(lengths, batch_size=1, num_heads=1, head_size=64, repeats=3, seed=0):
@@ -334,19 +334,14 @@ def time_self_attention(lengths, batch_size=1, num_heads=1, head_size=64, repeat
 
     def attend(q, k, v):
         scores = tf.matmul(q, k, transpose_b=True) / np.sqrt(head_size)  # (B, h, T, T)
-        return tf.matmul(tf.nn.softmax(scores, axis=-1), v).numpy()  # (B, h, T, d)
+        return tf.matmul(tf.nn.softmax(scores, axis=-1), v)  # (B, h, T, d)
 
     seconds = []
     for length in lengths:
         shape = (batch_size, num_heads, length, head_size)
         qkv = [tf.constant(rng.normal(size=shape).astype(np.float32)) for _ in range(3)]
-        attend(*qkv)  # warm-up
-        best = np.inf
-        for _ in range(repeats):
-            start = time.perf_counter()
-            attend(*qkv)
-            best = min(best, time.perf_counter() - start)
-        seconds.append(best)
+        seconds.append(time_call(lambda qkv=qkv: attend(*qkv), repeats=repeats, warmup=1,
+                                 best=True))
     return np.asarray(seconds, dtype=np.float64)
 
 

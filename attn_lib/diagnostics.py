@@ -48,8 +48,8 @@ def tensor_bytes(shape, dtype="float32"):
     return int(np.prod(sizes, dtype=np.int64)) * itemsize
 
 
-def time_call(function, repeats=5, warmup=1):
-    """Median wall-clock seconds of ``function()`` over `repeats` runs.
+def time_call(function, repeats=5, warmup=1, best=False):
+    """Median (or, with `best`, the smallest) wall-clock seconds of ``function()``.
 
     Each result is materialised (``.numpy()`` on tensors, recursively through
     lists, tuples and dicts) inside the timed region, so lazy work is counted.
@@ -58,9 +58,11 @@ def time_call(function, repeats=5, warmup=1):
         function: a callable taking no arguments.
         repeats: int > 0, timed runs.
         warmup: int >= 0, untimed runs first (tracing, caches).
+        best: return the fastest run instead of the median: the one least disturbed
+            by other programs, for comparing how times *grow*.
 
     Returns:
-        Python float, the median time in seconds.
+        Python float, the median (or smallest) time in seconds.
 
     Raises:
         TypeError: `function` is not callable, or the counts are not integers.
@@ -81,7 +83,7 @@ def time_call(function, repeats=5, warmup=1):
         start = time.perf_counter()
         _materialise(function())
         times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return float(min(times) if best else np.median(times))
 
 
 def _materialise(result):

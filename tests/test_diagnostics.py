@@ -1,5 +1,7 @@
 """Diagnostics: byte counts, timing, row kinds, and the faulty seed-004 layer's defects."""
 
+import time
+
 import keras
 import numpy as np
 import pytest
@@ -145,3 +147,12 @@ def test_seed_layer_config_round_trips():
     layer = SeedBilinearLayer(use_bias=False)
     assert SeedBilinearLayer.from_config(layer.get_config()).use_bias is False
     assert isinstance(layer, keras.layers.Layer)
+
+
+def test_time_call_best_returns_the_fastest_run():
+    delays = iter([0.0, 0.03, 0.0, 0.03])  # warm-up, then runs of 30 ms, 0 ms, 30 ms
+
+    def uneven():
+        time.sleep(next(delays))
+
+    assert time_call(uneven, repeats=3, warmup=1, best=True) < 0.02
