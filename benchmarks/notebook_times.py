@@ -5,40 +5,28 @@
 Executes each notebook (all of notebooks/ by default) exactly as
 scripts/run_notebooks.py does, but leaves the files untouched, and prints the
 wall-clock seconds next to the budget: 60 s, or 90 s for chapters that train a
-model (7 and 8). Run it on an otherwise idle machine.
+model. Run it on an otherwise idle machine.
 """
 
 import os
 import pathlib
 import sys
-import time
-
-import nbformat
-from nbclient import NotebookClient
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-TRAINING_CHAPTERS = ("07_", "08_")
-QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "PYTHONHASHSEED": "0"}
+sys.path.insert(0, str(ROOT / "scripts"))
+from run_notebooks import execute  # noqa: E402
 
-
-def seconds_to_run(path):
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
-    start = time.perf_counter()
-    client.execute()
-    return time.perf_counter() - start
+TRAINING_CHAPTERS = ("04_", "07_", "08_")
 
 
 def main():
-    os.environ.update(QUIET_ENV)
     paths = [pathlib.Path(p).resolve() for p in sys.argv[1:]] or sorted(
         (ROOT / "notebooks").glob("[0-9]*.ipynb"))
     print(f"{'notebook':<40} {'seconds':>8} {'budget':>7}  (load average "
           f"{os.getloadavg()[0]:.1f}, {os.cpu_count()} cores)")
     total = 0.0
     for path in paths:
-        seconds = seconds_to_run(path)
+        _, seconds = execute(path)
         total += seconds
         budget = 90 if path.name.startswith(TRAINING_CHAPTERS) else 60
         flag = "" if seconds < budget else "  OVER BUDGET"

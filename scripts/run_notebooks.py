@@ -6,9 +6,12 @@
 This is the one way notebooks are executed before they are committed, so every
 chapter is run with the same environment as nbval uses in the tests: the
 kernel of this Python, the notebook's folder as working directory, TensorFlow's
-log noise off. It prints each notebook's wall-clock time. Widget state is not
-stored (the website shows the pre-rendered frames of attn_lib.widgets instead,
-and a partial widget state breaks GitHub's notebook viewer).
+log noise off (`QUIET_ENV`, which scripts/test.sh exports too). It prints each
+notebook's wall-clock time. Widget state is not stored (the website shows the
+pre-rendered frames of attn_lib.widgets instead, and a partial widget state
+breaks GitHub's notebook viewer).
+
+The benchmarks import `execute`, `QUIET_ENV` and `PERTURBED_ENV` from here.
 """
 
 import argparse
@@ -23,40 +26,64 @@ from nbclient import NotebookClient
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0",
              "PYTHONHASHSEED": "0", "CUDA_VISIBLE_DEVICES": "-1"}
+# Other numerics, as on a reader's CPU with other vector instructions: oneDNN (which
+# TensorFlow's CPU matmuls call) is held to SSE4.1 kernels, which sum in another
+# order than the AVX2 or AVX-512 kernels of any recent CPU. Trained weights then
+# differ in their last digits, and training amplifies that. scripts/test.sh runs
+# nbval a second time with these variables.
+PERTURBED_ENV = {"ONEDNN_MAX_CPU_ISA": "SSE41"}
 
 
-def execute(path, timeout=600):
-    """Run `path` in place; return the seconds it took."""
+def execute(path, env=None, allow_errors=False, timeout=600):
+    """Run the notebook at `path` in a fresh kernel; return (notebook, seconds).
+
+    `env` adds variables to `QUIET_ENV` for the kernel. The file is not written.
+    """
     nb = nbformat.read(path, as_version=4)
+    return execute_node(nb, path.parent, env, allow_errors, timeout)
+
+
+def execute_node(nb, folder, env=None, allow_errors=False, timeout=600):
+    """Run the notebook object `nb` with `folder` as working directory, in place."""
     nb.metadata.pop("widgets", None)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}},
-                            store_widget_state=True, record_timing=False,
-                            allow_errors=False)
-    start = time.perf_counter()
-    client.execute()
-    elapsed = time.perf_counter() - start
+    saved = dict(os.environ)
+    os.environ.update({**QUIET_ENV, **(env or {})})
+    try:
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(folder)}},
+                                store_widget_state=True, record_timing=False,
+                                allow_errors=allow_errors)
+        start = time.perf_counter()
+        client.execute()
+        elapsed = time.perf_counter() - start
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     nb.metadata.pop("widgets", None)
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python",
                                  "name": "python3"}
-    nbformat.write(nb, path)
-    return elapsed
+    return nb, elapsed
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=pathlib.Path)
     parser.add_argument("--all", action="store_true", help="every notebooks/*.ipynb")
+    parser.add_argument("--perturbed-env", action="store_true",
+                        help="print PERTURBED_ENV as NAME=VALUE words (for `env`) and exit")
     args = parser.parse_args()
+    if args.perturbed_env:
+        print(" ".join(f"{name}={value}" for name, value in PERTURBED_ENV.items()))
+        return
     paths = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")) if args.all else args.notebooks
     if not paths:
         parser.error("name notebooks or pass --all")
-    os.environ.update(QUIET_ENV)
     failed = False
     for path in paths:
         path = path.resolve()
         try:
-            seconds = execute(path)
+            nb, seconds = execute(path)
+            nbformat.write(nb, path)
             print(f"{path.relative_to(ROOT)}: {seconds:.1f} s")
         except Exception as error:  # report and go on with the next notebook
             failed = True
