@@ -29,9 +29,9 @@ def _check_labels(name, labels, size, axis_name):
 
 def show_heatmaps(matrices, xlabel="Keys", ylabel="Queries", titles=None, row_titles=None,
                   xticklabels=None, yticklabels=None, cmap="Reds", vmin=None, vmax=None,
-                  annotate=False, figsize=None, colorbar_label="attention weight",
+                  annotate=False, figsize=None, colorbar=True, colorbar_label="attention weight",
                   suptitle=None):
-    """Draw attention weights as heatmaps with one shared colour bar.
+    """Draw attention weights as heatmaps with one shared colour bar (or none).
 
     Args:
         matrices: array or tensor ``(Tq, Tv)``, ``(n, Tq, Tv)`` (a row of n maps)
@@ -44,7 +44,10 @@ def show_heatmaps(matrices, xlabel="Keys", ylabel="Queries", titles=None, row_ti
             with ``vmin=0``).
         annotate: write each value (2 decimals) in its cell; for small matrices.
         figsize: figure size in inches (default: grows with the grid).
-        colorbar_label: the colour bar's label.
+        colorbar: draw the shared colour bar (default). ``False`` leaves it out, when
+            the title or the annotations already give the values that matter; the
+            figure then has one axes per heatmap and nothing else.
+        colorbar_label: the colour bar's label (unused without a colour bar).
         suptitle: a title over the whole figure.
 
     Returns:
@@ -53,12 +56,15 @@ def show_heatmaps(matrices, xlabel="Keys", ylabel="Queries", titles=None, row_ti
 
     Raises:
         ValueError: `matrices` of the wrong rank, or label lists of the wrong length.
+        TypeError: `colorbar` is not ``True`` or ``False``.
 
     Example:
         >>> fig = show_heatmaps(np.eye(3), xticklabels=list("abc"), yticklabels=list("abc"))
         >>> len(fig.axes)  # one heatmap and its colour bar
         2
     """
+    if not isinstance(colorbar, bool):
+        raise TypeError(f"`colorbar` must be True or False. Received: colorbar={colorbar!r}")
     grid = _as_grid(matrices)
     rows, cols, num_queries, num_kv = grid.shape
     _check_labels("xticklabels", xticklabels, num_kv, "key (the last axis)")
@@ -68,7 +74,7 @@ def show_heatmaps(matrices, xlabel="Keys", ylabel="Queries", titles=None, row_ti
         cell = 0.32 if max(num_queries, num_kv) > 8 else 0.45
         width = min(3.2, max(1.6, cell * num_kv))
         height = min(3.2, max(1.2, cell * num_queries))
-        figsize = (width * cols + 1.2, height * rows + 0.6)
+        figsize = (width * cols + (1.2 if colorbar else 0.4), height * rows + 0.6)
     vmin = 0.0 if vmin is None else vmin
     vmax = float(np.nanmax(grid)) if vmax is None else vmax
     fig, axes = plt.subplots(rows, cols, figsize=figsize, sharex=True, sharey=True,
@@ -94,7 +100,8 @@ def show_heatmaps(matrices, xlabel="Keys", ylabel="Queries", titles=None, row_ti
             title = _title_at(titles, r, c, rows)
             if title:
                 ax.set_title(title, fontsize=10)
-    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label=colorbar_label)
+    if colorbar:
+        fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label=colorbar_label)
     if suptitle:
         fig.suptitle(suptitle)
     return fig

@@ -1,5 +1,7 @@
 """show_heatmaps: layout for one matrix, a row and a grid; label checks."""
 
+import io
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -30,6 +32,21 @@ def test_token_labels_titles_and_row_titles_are_drawn():
 def test_annotate_writes_every_value():
     fig = show_heatmaps(np.array([[0.25, 0.75]]), annotate=True)
     assert [t.get_text() for t in fig.axes[0].texts] == ["0.25", "0.75"]
+
+
+def test_colorbar_false_draws_only_the_heatmaps_and_the_figure_still_saves():
+    # Chapter 07 once removed the colour bar by hand (fig.axes[1].remove()), which breaks
+    # savefig with constrained layout on matplotlib < 3.11; colorbar=False never adds it.
+    fig = show_heatmaps(np.random.default_rng(0).random((2, 3, 4)), colorbar=False,
+                        titles=["left", "right"])
+    assert len(fig.axes) == 2
+    assert all(ax.images for ax in fig.axes)  # both are heatmaps, none is a colour bar
+    fig.savefig(io.BytesIO(), format="png", dpi=40)
+
+
+def test_colorbar_must_be_a_bool():
+    with pytest.raises(TypeError, match=r"`colorbar` must be True or False.*colorbar='no'"):
+        show_heatmaps(np.ones((2, 2)), colorbar="no")
 
 
 def test_wrong_label_counts_and_ranks_are_named():

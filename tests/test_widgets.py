@@ -7,11 +7,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import ipywidgets  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from IPython.core.formatters import DisplayFormatter  # noqa: E402
 
 from attn_lib.widgets import MAX_FRAMES, interactive_figure  # noqa: E402
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 calls = []
 
@@ -46,10 +50,23 @@ def test_static_html_has_a_slider_a_dropdown_and_starts_at_the_default_frame():
 
 
 def test_display_bundle_holds_the_live_widget_and_the_static_html():
-    bundle = interactive_figure(draw, {"width": [1, 2]})._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert "attn-frames" in bundle["text/html"]
-    assert bundle["text/plain"].startswith("Interactive figure")
+    figure = interactive_figure(draw, {"width": [1, 2]})
+    data, _ = DisplayFormatter().format(figure)  # what IPython sends to the front end
+    assert set(data) == {WIDGET_VIEW, "text/html", "text/plain"}
+    assert data[WIDGET_VIEW] == {"version_major": 2, "version_minor": 0,
+                                 "model_id": figure.widget.model_id}
+    assert "attn-frames" in data["text/html"]
+    assert data["text/plain"].startswith("Interactive figure")
+
+
+def test_display_bundle_is_built_without_ipywidgets_8s_repr_mimebundle(monkeypatch):
+    # ipywidgets 7 (Colab's 7.7.1) has no Widget._repr_mimebundle_: calling it raised
+    # AttributeError at every chapter's figure. Build the bundle with it removed.
+    monkeypatch.delattr(ipywidgets.Widget, "_repr_mimebundle_", raising=False)
+    figure = interactive_figure(draw, {"width": [1, 2]})
+    bundle = figure._repr_mimebundle_()
+    assert set(bundle) == {WIDGET_VIEW, "text/html", "text/plain"}
+    assert bundle[WIDGET_VIEW]["model_id"] == figure.widget.model_id
 
 
 def test_too_many_frames_or_bad_arguments_are_refused():
@@ -71,6 +88,19 @@ def test_frames_over_the_page_budget_are_refused():
 
     with pytest.raises(ValueError, match=r"more than the 1,000,000"):
         interactive_figure(noise, {"seed": [1, 2, 3]}, dpi=200)
+
+
+def test_a_failing_draw_function_leaves_no_figure_open():
+    # An open broken figure would be drawn again by the inline backend after the cell,
+    # repeating the error in the notebook's outputs.
+    def broken(width):
+        fig, ax = plt.subplots()
+        raise RuntimeError(f"cannot draw width {width}")
+
+    plt.close("all")
+    with pytest.raises(RuntimeError, match="cannot draw width 1"):
+        interactive_figure(broken, {"width": [1, 2]})
+    assert plt.get_fignums() == []
 
 
 def test_live_widget_shows_the_frame_of_the_chosen_values():
