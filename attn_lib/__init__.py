@@ -47,7 +47,7 @@ from attn_lib.layers import (  # noqa: E402
 )
 from attn_lib.masking import causal_mask, masked_softmax, sequence_mask  # noqa: E402
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "AdditiveAttention",

@@ -25,9 +25,14 @@ def code_cells(nb):
     return [c for c in nb["cells"] if c["cell_type"] == "code"]
 
 
-def repository():
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    return config["repository"]["url"].rstrip("/"), config["repository"]["branch"]
+def config():
+    return yaml.safe_load((ROOT / "_config.yml").read_text())
+
+
+def test_the_release_the_colab_cells_install_is_this_version_of_attn_lib():
+    import attn_lib
+
+    assert config()["attn_lib_release"] == f"v{attn_lib.__version__}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -46,14 +51,14 @@ def test_notebook_is_listed_in_the_table_of_contents(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_colab_cell_installs_attn_lib_from_the_configured_repository(path):
+def test_colab_cell_installs_the_configured_release_of_attn_lib(path):
     first = code_cells(load(path))[0]
     text = source(first)
     assert "google.colab" in text and "--no-deps" in text, "first code cell is not the Colab cell"
     installs = re.findall(r"git\+(https://[^@\s\"]+)@([\w.\-/]+)", text)
-    assert installs == [repository()], (
-        f"Colab cell installs {installs}, not the repository and branch of _config.yml "
-        "(the branch the launch buttons open)")
+    wanted = (config()["repository"]["url"].rstrip("/"), config()["attn_lib_release"])
+    assert installs == [wanted], (
+        f"Colab cell installs {installs}, not the repository and release tag of _config.yml")
     assert "hide-cell" in first["metadata"].get("tags", [])
 
 
