@@ -86,7 +86,8 @@ def claim(description, value, at_least=None, at_most=None):
         at_most: upper bound (inclusive), or None. At least one bound is needed.
 
     Returns:
-        The value, as a Python float.
+        None, so that a claim on a cell's last line adds no output that would differ
+        between machines.
 
     Raises:
         TypeError: `description` is not a string, or a number is not real.
@@ -96,7 +97,6 @@ def claim(description, value, at_least=None, at_most=None):
     Example:
         >>> claim("share of weight on the right word", 0.83, at_least=0.5)
         claim holds: share of weight on the right word >= 0.5
-        0.83
     """
     if not isinstance(description, str) or not description:
         raise TypeError("`description` must be a non-empty string. "
@@ -121,7 +121,6 @@ def claim(description, value, at_least=None, at_most=None):
     if not holds:
         raise AssertionError(f"claim fails: {description} = {value:.4g}, expected {wording}")
     print(f"claim holds: {description} {wording}")
-    return value
 
 
 def _log(description, value, bounds, holds):

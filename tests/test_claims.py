@@ -10,7 +10,7 @@ from attn_lib.claims import claim, glue
 
 
 def test_claim_prints_bounds_not_the_value(capsys):
-    assert claim("accuracy", np.float32(0.9731), at_least=0.9) == pytest.approx(0.9731)
+    assert claim("accuracy", np.float32(0.9731), at_least=0.9) is None  # no Out[] to compare
     assert capsys.readouterr().out == "claim holds: accuracy >= 0.9\n"
 
 
@@ -27,7 +27,7 @@ def test_claim_outside_bounds_fails_and_names_the_value(bounds):
 
 
 def test_claim_bounds_are_inclusive():
-    assert claim("x", 1.0, at_least=1.0, at_most=1.0) == 1.0
+    claim("x", 1.0, at_least=1.0, at_most=1.0)
 
 
 def test_claim_needs_a_bound():
