@@ -58,12 +58,11 @@ from nbclient import NotebookClient
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BINDER = ROOT / "binder"
 sys.path.insert(0, str(ROOT / "scripts"))
-from run_notebooks import PERTURBED_ENV, QUIET_ENV  # noqa: E402
+from check_colab import BOOK_ENV, problems  # noqa: E402
 
 ENV_BUDGET_BYTES = 1.5e9  # installed environment (the whole venv)
 MEMORY_BUDGET_BYTES = 1e9  # one chapter's kernel; mybinder.org's guaranteed memory
 KERNEL_NAME = "attn-binder"
-BOOK_ENV = [*QUIET_ENV, *PERTURBED_ENV, "MPLBACKEND"]
 WIDGETS_EXTENSION = "@jupyter-widgets/jupyterlab-manager"
 
 
@@ -316,12 +315,9 @@ def run_chapter(path, kernel_dir, timeout):
         finally:
             memory.stop()
         seconds = time.perf_counter() - start
-    outputs = [(index, output) for index, cell in enumerate(nb.cells)
-               for output in cell.get("outputs", [])]
-    errors = [f"cell {index}: {output.ename}: {output.evalue}"[:200]
-              for index, output in outputs if output.output_type == "error"]
-    stderr = [f"cell {index}: {output.text.strip()}"[:200] for index, output in outputs
-              if output.output_type == "stream" and output.name == "stderr"]
+    found = problems(nb)  # the same errors and stderr outputs check_colab.sh reports
+    errors = [f"cell {index}: {text}" for kind, index, text in found if kind == "error"]
+    stderr = [f"cell {index}: {text}" for kind, index, text in found if kind == "stderr"]
     return seconds, memory.peak, errors, stderr
 
 
