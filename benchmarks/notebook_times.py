@@ -2,10 +2,10 @@
 
     .venv/bin/python benchmarks/notebook_times.py [notebooks/NN_name.ipynb ...]
 
-Executes each notebook (all of notebooks/ by default) exactly as
-scripts/run_notebooks.py does, but leaves the files untouched, and prints the
-wall-clock seconds next to the budget: 60 s, or 90 s for chapters that train a
-model. Run it on an otherwise idle machine.
+Executes each notebook (every chapter by default) with scripts/run_notebooks.py's
+`execute` (the same kernel, folder and BOOK_ENV), but leaves the files untouched,
+and prints the wall-clock seconds next to the budget: 60 s, or 90 s for chapters
+that train a model. Run it on an otherwise idle machine.
 """
 
 import os
@@ -14,14 +14,13 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-from run_notebooks import execute  # noqa: E402
+from run_notebooks import chapters, execute  # noqa: E402
 
 TRAINING_CHAPTERS = ("04_", "07_", "08_")
 
 
 def main():
-    paths = [pathlib.Path(p).resolve() for p in sys.argv[1:]] or sorted(
-        (ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    paths = [pathlib.Path(p).resolve() for p in sys.argv[1:]] or chapters()
     print(f"{'notebook':<40} {'seconds':>8} {'budget':>7}  (load average "
           f"{os.getloadavg()[0]:.1f}, {os.cpu_count()} cores)")
     total = 0.0

@@ -6,15 +6,17 @@
 This is the one way notebooks are executed before they are committed, so every
 chapter is run with the same environment as nbval uses in the tests: the
 kernel of this Python, the notebook's folder as working directory, TensorFlow's
-log noise off (`QUIET_ENV`, which scripts/test.sh exports too). It prints each
+log noise off and hashing fixed (`BOOK_ENV` of attn_lib/_env.py, which
+scripts/test.sh exports too: `--book-env` prints it). It prints each
 notebook's wall-clock time. Widget state is not stored (the website shows the
 pre-rendered frames of attn_lib.widgets instead, and a partial widget state
 breaks GitHub's notebook viewer).
 
-The benchmarks import `execute`, `QUIET_ENV` and `PERTURBED_ENV` from here.
+The benchmarks import `execute`, `chapters`, `BOOK_ENV` and `PERTURBED_ENV` from here.
 """
 
 import argparse
+import importlib.util
 import os
 import pathlib
 import sys
@@ -24,8 +26,19 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0",
-             "PYTHONHASHSEED": "0", "CUDA_VISIBLE_DEVICES": "-1"}
+
+
+def _load_env_module():
+    """attn_lib/_env.py by its path: `import attn_lib` would start TensorFlow here."""
+    spec = importlib.util.spec_from_file_location("attn_lib_env", ROOT / "attn_lib" / "_env.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ENV = _load_env_module()  # READER_ENV, BOOK_ENV and apply(env)
+BOOK_ENV = ENV.BOOK_ENV
+QUIET_ENV = BOOK_ENV  # the older name, imported by scripts/check_colab.py and a test
 # Other numerics, as on a reader's CPU with other vector instructions: oneDNN (which
 # TensorFlow's CPU matmuls call) is held to SSE4.1 kernels, which sum in another
 # order than the AVX2 or AVX-512 kernels of any recent CPU. Trained weights then
@@ -37,7 +50,7 @@ PERTURBED_ENV = {"ONEDNN_MAX_CPU_ISA": "SSE41"}
 def execute(path, env=None, allow_errors=False, timeout=600):
     """Run the notebook at `path` in a fresh kernel; return (notebook, seconds).
 
-    `env` adds variables to `QUIET_ENV` for the kernel. The file is not written.
+    `env` adds variables to `BOOK_ENV` for the kernel. The file is not written.
     """
     nb = nbformat.read(path, as_version=4)
     return execute_node(nb, path.parent, env, allow_errors, timeout)
@@ -47,7 +60,7 @@ def execute_node(nb, folder, env=None, allow_errors=False, timeout=600):
     """Run the notebook object `nb` with `folder` as working directory, in place."""
     nb.metadata.pop("widgets", None)
     saved = dict(os.environ)
-    os.environ.update({**QUIET_ENV, **(env or {})})
+    os.environ.update({**BOOK_ENV, **(env or {})})
     try:
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(folder)}},
@@ -65,17 +78,25 @@ def execute_node(nb, folder, env=None, allow_errors=False, timeout=600):
     return nb, elapsed
 
 
+def chapters():
+    """Every chapter, notebooks/NN_name.ipynb, in order."""
+    return sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=pathlib.Path)
     parser.add_argument("--all", action="store_true", help="every notebooks/*.ipynb")
     parser.add_argument("--perturbed-env", action="store_true",
                         help="print PERTURBED_ENV as NAME=VALUE words (for `env`) and exit")
+    parser.add_argument("--book-env", action="store_true",
+                        help="print BOOK_ENV as NAME=VALUE words (for `export`) and exit")
     args = parser.parse_args()
-    if args.perturbed_env:
-        print(" ".join(f"{name}={value}" for name, value in PERTURBED_ENV.items()))
+    if args.book_env or args.perturbed_env:
+        env = BOOK_ENV if args.book_env else PERTURBED_ENV
+        print(" ".join(f"{name}={value}" for name, value in env.items()))
         return
-    paths = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")) if args.all else args.notebooks
+    paths = chapters() if args.all else args.notebooks
     if not paths:
         parser.error("name notebooks or pass --all")
     failed = False

@@ -16,11 +16,12 @@ start=$SECONDS
 bash scripts/setup_env.sh
 bash scripts/setup_browser.sh
 
-# The same quiet, reproducible TensorFlow as scripts/run_notebooks.py used when the
-# notebooks were executed and committed.
-export TF_CPP_MIN_LOG_LEVEL=3 TF_ENABLE_ONEDNN_OPTS=0 PYTHONHASHSEED=0
-export CUDA_VISIBLE_DEVICES=-1
 py=.venv/bin/python
+# The same quiet, reproducible TensorFlow as scripts/run_notebooks.py used when the
+# notebooks were executed and committed: BOOK_ENV of attn_lib/_env.py, printed as
+# NAME=VALUE words (unquoted below, so that they split).
+book_env=$($py scripts/run_notebooks.py --book-env)
+export $book_env
 
 echo "==> lint"
 .venv/bin/ruff check .

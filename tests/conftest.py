@@ -1,9 +1,21 @@
 """Shared test settings: quiet TensorFlow, fixed seeds, a headless matplotlib."""
 
+import importlib.util
 import os
+import pathlib
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+def _load_env_module():
+    """attn_lib/_env.py by its path, so that the variables are set before TensorFlow loads."""
+    path = pathlib.Path(__file__).resolve().parents[1] / "attn_lib" / "_env.py"
+    spec = importlib.util.spec_from_file_location("attn_lib_env", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_env = _load_env_module()
+_env.apply(_env.BOOK_ENV)
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import hypothesis  # noqa: E402

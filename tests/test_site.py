@@ -6,11 +6,13 @@ Builds the site with warnings as errors (or reuses a fresh `_build/html` when
 aborted. Protects: the site is self-contained (no CDN, fonts or analytics); pages
 load without script errors; math is typeset; images load; prev/next and sidebar
 links lead to the right pages; search works; launch buttons point at the
-repository of `_config.yml`; hidden solutions open; live widget views (if any)
-render; the static "frames" figures respond to their controls. Full-page
-screenshots go to `_build/screenshots/<docname>.png`.
+repository of `_config.yml`; hidden solutions open; every widget output shows its
+static "frames" figure, or a note that it needs a kernel, and no live widget view
+(the site has no widget manager); the frames figures respond to their controls.
+Full-page screenshots go to `_build/screenshots/<docname>.png`.
 """
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -27,6 +29,7 @@ PAGES = sitetools.toc_pages(ROOT)
 NOTEBOOK_PAGES = [p for p in PAGES if (ROOT / f"{p}.ipynb").exists()]
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 TIMEOUT_MS = 30_000
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 # Outside the code, math must have been turned into MathJax output.
 RAW_MATH_JS = """
@@ -160,9 +163,8 @@ def visit(browser, docname):
     report["launch"] = page.eval_on_selector_all(
         "a[href^='https://']", "as => as.map(a => a.href)")
     report["frames"] = page.locator(".attn-frames").count()
-    report["widgets"] = page.evaluate("""() => [
-        ...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')
-    ].map(s => s.parentElement.querySelectorAll(".jupyter-widgets").length > 0)""")
+    report["live_only_notes"] = page.locator(".attn-live-only").count()
+    report["widget_views"] = page.locator(f'script[type="{WIDGET_VIEW}"]').count()
     shot = SCREENSHOTS / f"{docname}.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot), full_page=True)
@@ -278,10 +280,28 @@ def test_notebook_pages_have_colab_and_binder_buttons(browser, docname):
     assert binder in links, f"{docname}: no Binder button for {binder}"
 
 
-@pytest.mark.parametrize("docname", PAGES)
-def test_live_widget_views_render_from_local_assets(browser, docname):
-    rendered = visit(browser, docname)["widgets"]
-    assert all(rendered), f"{docname}: {rendered.count(False)} widget views did not render"
+def _widget_outputs(docname):
+    """(interactive figures, widget-only outputs) among the notebook's outputs."""
+    notebook = json.loads((ROOT / f"{docname}.ipynb").read_text(encoding="utf8"))
+    bundles = [output.get("data", {}) for cell in notebook["cells"]
+               for output in cell.get("outputs", [])]
+    widgets = [data for data in bundles if WIDGET_VIEW in data]
+    figures = sum("attn-frames" in "".join(data.get("text/html", "")) for data in widgets)
+    return figures, len(widgets) - figures
+
+
+@pytest.mark.parametrize("docname", NOTEBOOK_PAGES)
+def test_widget_outputs_show_frames_or_a_kernel_note_never_a_live_view(browser, docname):
+    figures, widget_only = _widget_outputs(docname)
+    assert figures >= 1, f"{docname}.ipynb has no interactive_figure output"
+    report = visit(browser, docname)
+    assert report["widget_views"] == 0, (
+        f"{docname}: {report['widget_views']} live widget views, which the site cannot draw")
+    assert report["frames"] == figures, (
+        f"{docname}: {report['frames']} frames figures for {figures} interactive_figure outputs")
+    assert report["live_only_notes"] == widget_only, (
+        f"{docname}: {report['live_only_notes']} 'needs a kernel' notes for {widget_only} "
+        "widget-only outputs")
 
 
 @pytest.mark.parametrize("docname", PAGES)
