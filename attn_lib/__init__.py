@@ -14,46 +14,55 @@ symbol  meaning
 ``h``   number of attention heads
 ======  ==============================================================
 
-The modules are layered; each depends only on those above it:
+The library is organised by what code *is*. The core, in reading order; each
+module depends only on those above it:
 
 - :mod:`attn_lib.reference` – plain NumPy versions, the oracle for tests;
 - :mod:`attn_lib.masking` – ``sequence_mask``, ``causal_mask``, ``masked_softmax``;
-- :mod:`attn_lib.scoring` – the three scoring functions as plain functions;
-- :mod:`attn_lib.layers` – Keras layers built from them;
-- :mod:`attn_lib.models` – encoder–decoder and classifier models.
+- :mod:`attn_lib.scoring` – the scoring functions (dot product, additive, general,
+  Gaussian kernel) as plain functions;
+- :mod:`attn_lib.layers` – the base class ``AttentionLayer`` and the Keras layers
+  built on one score each (``DotProductAttention``, ``AdditiveAttention``,
+  ``GeneralAttention``, ``NadarayaWatson``, ``AttentionPooling``);
+- :mod:`attn_lib.multihead` – ``MultiHeadAttention``, ``SelfAttention``,
+  ``PositionalEncoding`` and their head split / merge / mask helpers.
 
-Beside them stand :mod:`attn_lib.data` (seeded data generators),
-:mod:`attn_lib.plot` (``show_heatmaps``), :mod:`attn_lib.widgets` (interactive figures
-that also work on the static website) and :mod:`attn_lib.exercises` (self-checks).
+Around it: :mod:`attn_lib.models` (models that chapters train),
+:mod:`attn_lib.data` (seeded data sets and each chapter's settings),
+:mod:`attn_lib.diagnostics` (measurements: cost, row kinds, leaks),
+:mod:`attn_lib.claims` (claims about trained results), :mod:`attn_lib.plot`
+(``show_heatmaps``), :mod:`attn_lib.widgets` (interactive figures that also work
+on the static website), :mod:`attn_lib.display` (``show_source``) and
+:mod:`attn_lib.exercises` (self-checks).
 """
 
-import os
+from attn_lib import _env
 
-# TensorFlow logs C++ messages at import unless told otherwise; set this before the
-# first `import tensorflow` so that notebooks and tests stay quiet and deterministic.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-# oneDNN kernels print a notice to the C-level stderr and may reorder float sums;
-# turning them off keeps notebook outputs quiet and reproducible.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# Before the first `import tensorflow`: quiet, reproducible TensorFlow for every
+# reader, Colab included (attn_lib/_env.py says why each variable is set).
+_env.apply(_env.READER_ENV)
 
 from attn_lib.layers import (  # noqa: E402
     AdditiveAttention,
+    AttentionLayer,
+    AttentionPooling,
     DotProductAttention,
     GeneralAttention,
-    MultiHeadAttention,
-    PositionalEncoding,
-    SelfAttention,
+    NadarayaWatson,
 )
 from attn_lib.masking import causal_mask, masked_softmax, sequence_mask  # noqa: E402
+from attn_lib.multihead import MultiHeadAttention, PositionalEncoding, SelfAttention  # noqa: E402
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "AdditiveAttention",
+    "AttentionLayer",
+    "AttentionPooling",
     "DotProductAttention",
     "GeneralAttention",
     "MultiHeadAttention",
+    "NadarayaWatson",
     "PositionalEncoding",
     "SelfAttention",
     "causal_mask",

@@ -1,14 +1,14 @@
-"""Tools for looking *at* attention code: cost, fully-masked rows, and a faulty layer.
+"""Measurements of attention code: its cost, what its rows look like, whether it leaks.
 
 - :func:`tensor_bytes` – the memory a dense tensor of a given shape takes;
 - :func:`time_call` – the median wall-clock time of a call, with its result
   materialised (TensorFlow may otherwise return before the work is done);
 - :func:`row_kind` – names what a row of attention weights looks like (all zeros,
   uniform, NaN, ...), for comparing how libraries treat a fully-masked row;
-- :class:`SeedBilinearLayer` – a Keras 3 re-expression of the custom bilinear
-  attention layer of the book's seed document 004, *with its defects kept on
-  purpose*, so that a chapter can demonstrate them next to
-  :class:`attn_lib.GeneralAttention`, which fixes them. Never use it in a model.
+- :func:`attention_weights_bytes` and :func:`time_self_attention` – the memory
+  and time that self-attention costs as the sequence grows;
+- :func:`leak_test` – which outputs change when a key they must not see changes
+  (a future position under a causal mask, a padded position).
 
 Shapes follow the package glossary: ``B`` batch, ``Tq`` queries, ``Tv`` key–value
 pairs.
@@ -16,7 +16,6 @@ pairs.
 
 import time
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -134,77 +133,131 @@ def row_kind(row, atol=1e-6):
     return "other"
 
 
-class SeedBilinearLayer(keras.layers.Layer):
-    """Seed 004's "general" attention layer, re-expressed in Keras 3, defects kept.
-
-    For demonstration only: :class:`attn_lib.GeneralAttention` is the correct
-    layer. The seed computes ``scores = query @ W @ keyᵀ`` and mixes the values
-    with the softmax of the scores, but:
-
-    (a) ``W`` has shape ``(B, dim, dim)``: one matrix per *position in the batch*,
-        fixed when the layer is built. Another batch size fails, or (batch 1)
-        silently broadcasts to the build-time batch size; ``B=None`` cannot build.
-    (b) the softmax runs over the flattened ``Tq·Tv`` grid of each example, so
-        the weights of *all queries together* sum to 1, not those of each query.
-    (c) it creates a batch-shaped bias ``b`` of shape ``(B, Tq, dim)`` but never
-        uses it: it adds its boolean *flag* (``True``, i.e. ``1.0``) to the output.
-    (d) its inputs are the list ``[query, value, key]`` (Keras' order): position 1
-        is the value and position 2 the key, the reverse of the textbook's
-        ``(queries, keys, values)``; passing the textbook order silently swaps
-        them, and a two-element ``[query, value]`` list raises ``IndexError``.
+def attention_weights_bytes(length, batch_size=1, num_heads=1, dtype="float32"):
+    """Bytes taken by the attention weights ``(B, h, T, T)`` of one self-attention layer.
 
     Args:
-        use_bias: bool, the seed's ``bias`` flag (default ``True``).
-
-    Call arguments:
-        inputs: list ``[query, value, key]`` with query ``(B, Tq, dim)``,
-            value ``(B, Tv, dim)`` and key ``(B, Tv, dim)``, ``B`` the build-time batch.
+        length: int, the sequence length ``T``.
+        batch_size: int, ``B``. num_heads: int, ``h``.
+        dtype: the weights' dtype (``"float32"``: 4 bytes each).
 
     Returns:
-        ``(B, Tq, dim)``; the grid-normalised weights ``(B, Tq, Tv)`` are kept in
-        ``attention_weights``.
+        Python int ``B * h * T * T * itemsize``.
 
     Example:
-        >>> layer = SeedBilinearLayer()
-        >>> x = np.ones((4, 2, 3), "float32")
-        >>> layer([x, x, x]).shape, tuple(layer.W.shape)
-        (TensorShape([4, 2, 3]), (4, 3, 3))
+        >>> attention_weights_bytes(1024, batch_size=2, num_heads=8) / 2**20  # MiB
+        64.0
     """
-
-    def __init__(self, use_bias=True, **kwargs):
-        super().__init__(**kwargs)
-        if not isinstance(use_bias, bool):
-            raise TypeError(f"`use_bias` must be True or False. Received: use_bias={use_bias!r}")
-        self.use_bias = use_bias
-        self.attention_weights = None
-
-    def build(self, input_shape):
-        batch, self.num_queries, dim = input_shape[0]
-        self.num_kv = input_shape[1][1]
-        # (a) one (dim, dim) matrix per batch position; the seed initialises with ones
-        self.W = self.add_weight(name="W", shape=(batch, dim, dim), initializer="ones")
-        if self.use_bias:
-            # (c) a batch-shaped bias that call() never reads
-            self.b = self.add_weight(name="b", shape=(batch, self.num_queries, dim),
-                                     initializer="zeros")
-
-    def call(self, inputs):
-        query, value, key = inputs[0], inputs[1], inputs[2]  # (d) [query, value, key]
-        scores = tf.matmul(tf.matmul(query, self.W), key, transpose_b=True)  # (B, Tq, Tv)
-        # (b) softmax over the whole Tq*Tv grid of each example
-        grid = tf.reshape(scores, (-1, self.num_queries * self.num_kv))
-        weights = tf.reshape(tf.nn.softmax(grid), (-1, self.num_queries, self.num_kv))
-        self.attention_weights = weights
-        result = tf.matmul(weights, value)  # (B, Tq, dim)
-        if self.use_bias:
-            result = result + float(self.use_bias)  # (c) adds the flag (1.0), not self.b
-        return result
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[0])
-
-    def get_config(self):
-        return {**super().get_config(), "use_bias": self.use_bias}
+    length = _validate.check_positive_int("length", length)
+    batch_size = _validate.check_positive_int("batch_size", batch_size)
+    num_heads = _validate.check_positive_int("num_heads", num_heads)
+    return tensor_bytes((batch_size, num_heads, length, length), dtype)
 
 
-__all__ = ["SeedBilinearLayer", "row_kind", "tensor_bytes", "time_call"]
+def time_self_attention(lengths, batch_size=1, num_heads=1, head_size=64, repeats=3, seed=0):
+    """Seconds that ``softmax(Q Kᵀ / √d) V`` takes for each sequence length.
+
+    Queries, keys and values are random ``(B, h, T, head_size)`` float32 tensors; the
+    time of each length is the best of `repeats` runs after one warm-up run, which
+    is the least disturbed by other programs. Wall-clock times vary between
+    machines and runs: compare their *growth*, not their values.
+
+    Args:
+        lengths: sequence of ints ``T``.
+        batch_size, num_heads, head_size: the other sizes.
+        repeats: int > 0, runs per length.
+        seed: seed of the random inputs.
+
+    Returns:
+        float64 array ``(len(lengths),)`` of seconds.
+
+    Example:
+        >>> seconds = time_self_attention([8, 16], repeats=1)
+        >>> seconds.shape
+        (2,)
+    """
+    lengths = [_validate.check_positive_int("lengths", int(t) if isinstance(t, np.integer)
+                                            else t) for t in lengths]
+    if not lengths:
+        raise ValueError("`lengths` must hold at least one length. Received: lengths=[]")
+    repeats = _validate.check_positive_int("repeats", repeats)
+    rng = np.random.default_rng(seed)
+
+    def attend(q, k, v):
+        scores = tf.matmul(q, k, transpose_b=True) / np.sqrt(head_size)  # (B, h, T, T)
+        return tf.matmul(tf.nn.softmax(scores, axis=-1), v)  # (B, h, T, d)
+
+    seconds = []
+    for length in lengths:
+        shape = (batch_size, num_heads, length, head_size)
+        qkv = [tf.constant(rng.normal(size=shape).astype(np.float32)) for _ in range(3)]
+        seconds.append(time_call(lambda qkv=qkv: attend(*qkv), repeats=repeats, warmup=1,
+                                 best=True))
+    return np.asarray(seconds, dtype=np.float64)
+
+
+def leak_test(call, visible, queries, keys=None, values=None, seed=0, atol=1e-6):
+    """Which outputs change when a key or value they must not see is changed.
+
+    For each key position ``j`` in turn, adds random noise to the keys and values
+    at ``j`` (with ``keys=None``, to the one input of a self-attention call) and
+    records which outputs changed. Output ``(b, i)`` changing although
+    ``visible[b, i, j]`` is False is a *leak*: a causal mask that lets a query see
+    the future, or padding that is read. In self-attention, query ``i = j`` itself
+    changed, so that pair is never counted.
+
+    Args:
+        call: callable, ``call(queries, keys, values)`` or, with ``keys=None``,
+            ``call(x)``, returning ``(B, Tq, d_out)`` deterministically (dropout off).
+        visible: boolean array ``(B, Tq, Tv)``, True where query ``i`` may see key ``j``.
+        queries: float array ``(B, Tq, dq)`` (the sequence ``x`` for self-attention).
+        keys, values: float arrays ``(B, Tv, dk)``, ``(B, Tv, dv)``, or ``None``.
+        seed: seed of the noise.
+        atol: an output counts as changed when it moves by more than this.
+
+    Returns:
+        Boolean array ``(B, Tq, Tv)``: True where output ``(b, i)`` changed when key
+        ``j`` changed although ``visible[b, i, j]`` is False. ``leaks.any()`` is
+        False for a layer that leaks nothing.
+
+    Raises:
+        ValueError: inputs of the wrong ranks, or `visible` not ``(B, Tq, Tv)``.
+        TypeError: `call` is not callable.
+
+    Example:
+        >>> import attn_lib
+        >>> layer = attn_lib.SelfAttention(units=4)
+        >>> x = np.random.default_rng(0).normal(size=(1, 3, 4)).astype("float32")
+        >>> visible = attn_lib.causal_mask(3).numpy()[None]
+        >>> bool(leak_test(lambda x: layer(x, causal=True), visible, x).any())
+        False
+    """
+    if not callable(call):
+        raise TypeError(f"`call` must be callable. Received: call={call!r}")
+    self_attention = keys is None
+    inputs = [np.asarray(queries)] if self_attention else [np.asarray(a) for a in
+                                                          (queries, keys, values)]
+    for name, a in zip(("queries", "keys", "values"), inputs):
+        if a.ndim != 3:
+            raise ValueError(f"`{name}` must have rank 3. Received: {name}.shape={a.shape}")
+    batch, num_queries, num_kv = inputs[0].shape[0], inputs[0].shape[1], inputs[-1].shape[1]
+    visible = np.asarray(visible, dtype=bool)
+    if visible.shape != (batch, num_queries, num_kv):
+        raise ValueError(f"`visible` must have shape (B, Tq, Tv) = {(batch, num_queries, num_kv)}."
+                         f" Received: visible.shape={visible.shape}")
+    rng = np.random.default_rng(seed)
+    base = np.asarray(call(*inputs))
+    leaks = np.zeros(visible.shape, dtype=bool)
+    for j in range(num_kv):
+        perturbed = [a.copy() for a in inputs]
+        for a in perturbed[-2:] if not self_attention else perturbed:
+            a[:, j] += rng.normal(size=a[:, j].shape).astype(a.dtype)
+        changed = np.abs(np.asarray(call(*perturbed)) - base).max(axis=-1) > atol  # (B, Tq)
+        leaks[:, :, j] = changed & ~visible[:, :, j]
+        if self_attention and j < num_queries:
+            leaks[:, j, j] = False
+    return leaks
+
+
+__all__ = ["attention_weights_bytes", "leak_test", "row_kind", "tensor_bytes", "time_call",
+           "time_self_attention"]

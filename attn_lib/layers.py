@@ -1,169 +1,183 @@
-"""Keras layers: attention as the book builds it.
+"""Keras attention layers with one score each, and their base class :class:`AttentionLayer`.
 
-Every attention layer is called as ``layer(queries, keys, values, valid_lens=None,
-mask=None, training=None)`` with queries ``(B, Tq, dq)``, keys ``(B, Tv, dk)`` and
-values ``(B, Tv, dv)``; it returns ``(B, Tq, dv)`` and keeps the weights of its
-last call in ``layer.attention_weights`` (``(B, Tq, Tv)``, or ``(B, h, Tq, Tv)``
-with heads). Arguments are checked before TensorFlow sees them.
+Keys are masked by `valid_lens`, `mask` and the inputs' Keras masks (``Embedding(mask_zero=
+True)``): a padded query gets zero weights; the output keeps the queries' Keras mask.
 """
 
-import inspect
 import math
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from attn_lib import _validate, reference
-from attn_lib.masking import masked_softmax
-from attn_lib.scoring import additive_scores, dot_product_scores, general_scores
+from attn_lib import _validate, scoring
+from attn_lib.masking import _masked_softmax, and_masks, keras_key_mask
 
 _register = keras.saving.register_keras_serializable(package="attn_lib")
 
 
-class _Attention(keras.layers.Layer):
-    """Shared plumbing: argument checks, dropout on the weights, the weighted sum."""
+class AttentionLayer(keras.layers.Layer):
+    """Base of the attention layers: checks once, masks, softmax, dropout, weighted sum.
 
-    same_size = False  # do queries and keys need the same last axis?
+    To write one: create weights in ``build(queries_shape, keys_shape, values_shape)``
+    and return the scores ``(B, Tq, Tv)`` from ``score(queries, keys)``; ``call``
+    then masks, normalises and mixes the values with :meth:`attend`. ``__call__``
+    checks the arguments once and folds the inputs' Keras masks into `mask`;
+    ``sized_inputs`` names the inputs whose last axis the weights fix.
+
+    Args:
+        dropout: float in [0, 1), dropout rate on the attention weights.
+
+    Call arguments:
+        queries: ``(B, Tq, dq)``. keys: ``(B, Tv, dk)``. values: ``(B, Tv, dv)``.
+        valid_lens: optional integers ``(B,)`` or ``(B, Tq)``, any integer dtype.
+        mask: optional boolean ``(B or 1, Tq or 1, Tv)``, True = attend.
+        training: bool or None, whether dropout is active. return_attention_scores: bool.
+
+    Raises:
+        ValueError: wrong ranks or sizes of the inputs, `valid_lens` or `mask`.
+        TypeError: non-float inputs, non-integer `valid_lens`, non-boolean `mask` or flags.
+
+    Returns:
+        ``(B, Tq, dv)``, or ``(output, weights)`` with weights ``(B, Tq, Tv)``, also in
+        ``attention_weights`` (numbers after an eager call only; in ``tf.function``
+        or ``model.predict`` ask for ``return_attention_scores=True``).
+    """
+
+    same_size, sized_inputs = False, ("queries", "keys")  # same last axis? sizes fixed?
 
     def __init__(self, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
         self.dropout = _validate.check_rate("dropout", dropout)
         self.dropout_layer = keras.layers.Dropout(self.dropout)
-        self.attention_weights = None
+        self.attention_weights = self._input_sizes = None
 
-    def __call__(self, *args, **kwargs):
-        # Check the user's arguments before Keras builds or TensorFlow computes.
-        bound = inspect.signature(self.call).bind(*args, **kwargs).arguments
-        self._check_inputs(**bound)
-        return super().__call__(*args, **kwargs)
-
-    def _check_inputs(self, queries, keys, values, valid_lens=None, mask=None, **_):
+    def __call__(self, queries, keys, values, valid_lens=None, mask=None, training=None,
+                 return_attention_scores=False, **kwargs):
         q, k, v = _validate.check_attention_inputs(queries, keys, values, self.same_size)
+        mask = self._check_options(dict(queries=q, keys=k, values=v), q[0], q[1], k[1],
+                                   valid_lens, mask, training, return_attention_scores)
+        mask = and_masks(mask, keras_key_mask(queries, keys, values))
+        return super().__call__(queries, keys, values, valid_lens=valid_lens, mask=mask,
+                                training=training,
+                                return_attention_scores=return_attention_scores, **kwargs)
+
+    def _check_options(self, shapes, batch, num_queries, num_kv, valid_lens, mask,
+                       training, return_attention_scores, per_query=True):
+        """Check what every attention layer takes; return `mask` as a tensor."""
+        _validate.check_bool("training", training, allow_none=True)
+        _validate.check_bool("return_attention_scores", return_attention_scores)
         if valid_lens is not None:
-            _validate.check_valid_lens(valid_lens, q[0], q[1])
+            _validate.check_valid_lens(valid_lens, batch, num_queries, per_query)
         if mask is not None:
-            _validate.check_mask(mask, (q[0], q[1], k[1]))
+            _validate.check_mask(mask, (batch, num_queries, num_kv))
+            mask = tf.convert_to_tensor(mask)
+        sizes = {name: shapes[name][-1] for name in self.sized_inputs}
+        self._input_sizes = self._input_sizes or sizes  # the first call builds the weights
+        if sizes != self._input_sizes and None not in sizes.values():
+            raise ValueError(f"Layer '{self.name}' was built for inputs whose last axis is "
+                             f"{self._input_sizes}; its weights fix those. Received: {sizes}")
+        return mask
 
-    def attend(self, scores, values, valid_lens=None, mask=None, training=None):
-        """Masked softmax of `scores`, dropout on the weights, weighted sum of `values`."""
-        self.attention_weights = masked_softmax(scores, valid_lens, mask)  # (B, Tq, Tv)
-        dropped = self.dropout_layer(self.attention_weights, training=training)
-        return tf.matmul(dropped, values)  # (B, Tq, dv)
+    def call(self, queries, keys, values, valid_lens=None, mask=None, training=None,
+             return_attention_scores=False):
+        scores = self.score(queries, keys)  # (B, Tq, Tv): what a subclass defines
+        return self.attend(scores, values, valid_lens, mask, training, return_attention_scores)
 
-    def compute_mask(self, *args, **kwargs):
-        # `mask` here says which *keys* to attend to; the output carries no Keras mask.
-        return None
+    def attend(self, scores, values, valid_lens=None, mask=None, training=None,
+               return_attention_scores=False):
+        """Masked softmax of `scores` ``(B, [h,] Tq, Tv)``, dropout, weighted sum of `values`."""
+        weights = _masked_softmax(scores, valid_lens, mask)
+        self.attention_weights = weights
+        dropped = self.dropout_layer(weights, training=training) if self.dropout else weights
+        output = tf.matmul(dropped, values)
+        return (output, weights) if return_attention_scores else output
 
-    def compute_output_shape(self, queries_shape, keys_shape, values_shape):
-        return tuple(queries_shape[:2]) + (values_shape[-1],)
+    def compute_mask(self, queries, previous_mask=None):
+        return getattr(queries, "_keras_mask", None)  # the output keeps the queries' mask
 
     def get_config(self):
         return {**super().get_config(), "dropout": self.dropout}
 
 
 @_register
-class DotProductAttention(_Attention):
+class DotProductAttention(AttentionLayer):
     """Scaled dot-product attention, ``softmax(Q Kᵀ / √d) V`` (Vaswani et al., 2017).
 
     Args:
         dropout: float in [0, 1), dropout rate on the attention weights.
-        scaled: divide scores by √d (default). ``scaled=False`` is Luong's "dot"
-            score and what ``keras.layers.Attention()`` computes.
+        scaled: bool; divide scores by √d. ``False``: Luong's "dot", ``keras.layers.Attention()``.
 
-    Call arguments:
-        queries: ``(B, Tq, d)``. keys: ``(B, Tv, d)``. values: ``(B, Tv, dv)``.
-        valid_lens: optional integers ``(B,)`` or ``(B, Tq)``.
-        mask: optional boolean, broadcastable to ``(B, Tq, Tv)``, ``True`` = attend.
-        training: whether dropout is active.
-
-    Returns:
-        ``(B, Tq, dv)``; the weights ``(B, Tq, Tv)`` are in ``attention_weights``.
-
-    Raises:
-        ValueError: wrong ranks, queries and keys of different sizes, keys and
-            values of different lengths, bad `valid_lens` or `mask` shapes.
-        TypeError: non-float inputs, non-integer `valid_lens`, non-boolean `mask`.
+    Call arguments, returns, raises: as for :class:`AttentionLayer`, with queries and
+    keys of one size ``d``.
 
     Example:
+        >>> import numpy as np
         >>> layer = DotProductAttention()
         >>> q = np.ones((2, 3, 4), "float32"); kv = np.ones((2, 5, 4), "float32")
         >>> layer(q, kv, kv, valid_lens=np.array([2, 5])).shape
         TensorShape([2, 3, 4])
     """
 
-    same_size = True
+    same_size, sized_inputs = True, ()
 
     def __init__(self, dropout=0.0, scaled=True, **kwargs):
         super().__init__(dropout=dropout, **kwargs)
-        self.scaled = bool(scaled)
+        self.scaled = _validate.check_bool("scaled", scaled)
 
-    def call(self, queries, keys, values, valid_lens=None, mask=None, training=None):
-        scores = dot_product_scores(queries, keys, scaled=self.scaled)  # (B, Tq, Tv)
-        return self.attend(scores, values, valid_lens, mask, training)
+    def score(self, queries, keys):
+        return scoring._dot_product_scores(queries, keys, self.scaled)
 
     def get_config(self):
         return {**super().get_config(), "scaled": self.scaled}
 
 
 @_register
-class AdditiveAttention(_Attention):
-    """Additive (Bahdanau) attention with the textbook projections.
+class AdditiveAttention(AttentionLayer):
+    """Additive (Bahdanau) attention, ``score(q, k) = w_vᵀ tanh(W_q q + W_k k)``.
 
-    ``score(q, k) = w_vᵀ tanh(W_q q + W_k k)``. Queries and keys may have different
-    sizes. Unlike ``keras.layers.AdditiveAttention`` (which scores
-    ``sum(tanh(q + k))`` with no projections), this layer learns W_q, W_k and w_v.
+    Queries and keys may differ in size; W_q, W_k, w_v are learned (Keras' layer has none).
 
     Args:
-        num_hiddens: int, the size ``h`` of the hidden layer.
+        units: int, the size ``h`` of the hidden layer.
         dropout: float in [0, 1), dropout rate on the attention weights.
 
-    Call arguments:
-        queries: ``(B, Tq, dq)``. keys: ``(B, Tv, dk)``. values: ``(B, Tv, dv)``.
-        valid_lens, mask, training: as for :class:`DotProductAttention`.
-
-    Returns:
-        ``(B, Tq, dv)``; weights ``(B, Tq, Tv)`` in ``attention_weights``.
+    Call arguments, returns, raises: as for :class:`AttentionLayer`.
 
     Example:
-        >>> layer = AdditiveAttention(num_hiddens=8)
+        >>> import numpy as np
+        >>> layer = AdditiveAttention(units=8)
         >>> q = np.ones((2, 1, 20), "float32"); k = np.ones((2, 10, 2), "float32")
         >>> layer(q, k, np.ones((2, 10, 4), "float32")).shape
         TensorShape([2, 1, 4])
     """
 
-    def __init__(self, num_hiddens, dropout=0.0, **kwargs):
+    def __init__(self, units, dropout=0.0, **kwargs):
         super().__init__(dropout=dropout, **kwargs)
-        self.num_hiddens = _validate.check_positive_int("num_hiddens", num_hiddens)
+        self.units = _validate.check_positive_int("units", units)
 
     def build(self, queries_shape, keys_shape, values_shape=None):
-        h = self.num_hiddens
-        self.W_q = self.add_weight(name="W_q", shape=(queries_shape[-1], h))
-        self.W_k = self.add_weight(name="W_k", shape=(keys_shape[-1], h))
-        self.w_v = self.add_weight(name="w_v", shape=(h,))
+        self.W_q = self.add_weight(name="W_q", shape=(queries_shape[-1], self.units))
+        self.W_k = self.add_weight(name="W_k", shape=(keys_shape[-1], self.units))
+        self.w_v = self.add_weight(name="w_v", shape=(self.units,))
 
-    def call(self, queries, keys, values, valid_lens=None, mask=None, training=None):
-        scores = additive_scores(queries, keys, self.W_q, self.W_k, self.w_v)  # (B, Tq, Tv)
-        return self.attend(scores, values, valid_lens, mask, training)
+    def score(self, queries, keys):
+        return scoring._additive_scores(queries, keys, self.W_q, self.W_k, self.w_v)
 
     def get_config(self):
-        return {**super().get_config(), "num_hiddens": self.num_hiddens}
+        return {**super().get_config(), "units": self.units}
 
 
 @_register
-class GeneralAttention(_Attention):
-    """Luong's "general" (bilinear) attention, ``score(q, k) = q W kᵀ``.
-
-    One ``(dq, dk)`` matrix shared by every example and every query: the weights
-    do not depend on the batch size, and the softmax runs over the keys of each
-    query separately (the two defects of the layer this replaces).
+class GeneralAttention(AttentionLayer):
+    """Luong's "general" (bilinear) attention, ``score(q, k) = q W kᵀ``, one ``(dq, dk)`` W.
 
     Args:
         dropout: float in [0, 1), dropout rate on the attention weights.
 
-    Call arguments, returns: as for :class:`AdditiveAttention`.
+    Call arguments, returns, raises: as for :class:`AttentionLayer`.
 
     Example:
+        >>> import numpy as np
         >>> layer = GeneralAttention()
         >>> q = np.ones((3, 2, 5), "float32"); k = np.ones((3, 4, 6), "float32")
         >>> layer(q, k, k).shape, layer.W.shape
@@ -173,253 +187,112 @@ class GeneralAttention(_Attention):
     def build(self, queries_shape, keys_shape, values_shape=None):
         self.W = self.add_weight(name="W", shape=(queries_shape[-1], keys_shape[-1]))
 
-    def call(self, queries, keys, values, valid_lens=None, mask=None, training=None):
-        scores = general_scores(queries, keys, self.W)  # (B, Tq, Tv)
-        return self.attend(scores, values, valid_lens, mask, training)
+    def score(self, queries, keys):
+        return scoring._general_scores(queries, keys, self.W)
 
 
 @_register
-class MultiHeadAttention(_Attention):
-    """Multi-head attention: h scaled dot-product attentions on learned projections.
+class NadarayaWatson(AttentionLayer):
+    """Nadaraya–Watson regression: attention with a Gaussian score and a learned width.
+
+    ``output_i = Σ_j softmax_j(-‖q_i - k_j‖² / (2σ²)) v_j``. The only weight is
+    ``log_width = log σ``, so σ stays positive while it is trained.
 
     Args:
-        num_heads: int, ``h``.
-        key_dim: int, size of each head's queries and keys.
-        value_dim: int, size of each head's values (default `key_dim`).
-        output_dim: int, size of the output (default: the queries' size).
+        initial_width: positive float, σ before training.
         dropout: float in [0, 1), dropout rate on the attention weights.
 
-    Call arguments:
-        queries: ``(B, Tq, dq)``. keys: ``(B, Tv, dk)``. values: ``(B, Tv, dv)``.
-        valid_lens: optional integers ``(B,)`` or ``(B, Tq)``.
-        mask: optional boolean broadcastable to ``(B, Tq, Tv)``, ``True`` = attend.
-        causal: if True, query i attends only to keys ``j <= i``.
-        training: whether dropout is active.
-
-    Returns:
-        ``(B, Tq, output_dim)``; weights ``(B, h, Tq, Tv)`` in ``attention_weights``.
+    Call arguments, returns, raises: as for :class:`AttentionLayer` (queries: inputs to
+    predict at; keys: training inputs; values: their targets); and for `initial_width`.
 
     Example:
-        >>> mha = MultiHeadAttention(num_heads=2, key_dim=4)
-        >>> x = np.ones((2, 5, 8), "float32")
-        >>> mha(x, x, x, causal=True).shape
-        TensorShape([2, 5, 8])
+        >>> import numpy as np
+        >>> layer = NadarayaWatson(initial_width=0.5)
+        >>> x = np.linspace(0, 1, 4, dtype="float32").reshape(1, 4, 1)
+        >>> layer(x, x, 2 * x).shape, round(float(layer.width), 3)
+        (TensorShape([1, 4, 1]), 0.5)
     """
 
-    def __init__(self, num_heads, key_dim, value_dim=None, output_dim=None, dropout=0.0,
-                 **kwargs):
+    same_size, sized_inputs = True, ()
+
+    def __init__(self, initial_width=1.0, dropout=0.0, **kwargs):
         super().__init__(dropout=dropout, **kwargs)
-        self.num_heads = _validate.check_positive_int("num_heads", num_heads)
-        self.key_dim = _validate.check_positive_int("key_dim", key_dim)
-        self.value_dim = key_dim if value_dim is None else _validate.check_positive_int(
-            "value_dim", value_dim)
-        self.output_dim = None if output_dim is None else _validate.check_positive_int(
-            "output_dim", output_dim)
+        self.initial_width = float(_validate.check_positive("initial_width", initial_width))
 
-    def build(self, queries_shape, keys_shape, values_shape):
-        h, dk, dv = self.num_heads, self.key_dim, self.value_dim
-        out = self.output_dim or queries_shape[-1]
-        self.W_q = self.add_weight(name="W_q", shape=(queries_shape[-1], h * dk))
-        self.b_q = self.add_weight(name="b_q", shape=(h * dk,), initializer="zeros")
-        self.W_k = self.add_weight(name="W_k", shape=(keys_shape[-1], h * dk))
-        self.b_k = self.add_weight(name="b_k", shape=(h * dk,), initializer="zeros")
-        self.W_v = self.add_weight(name="W_v", shape=(values_shape[-1], h * dv))
-        self.b_v = self.add_weight(name="b_v", shape=(h * dv,), initializer="zeros")
-        self.W_o = self.add_weight(name="W_o", shape=(h * dv, out))
-        self.b_o = self.add_weight(name="b_o", shape=(out,), initializer="zeros")
+    def build(self, *shapes):
+        start = keras.initializers.Constant(math.log(self.initial_width))
+        self.log_width = self.add_weight(name="log_width", shape=(), initializer=start)
 
-    def _split_heads(self, x):
-        # (B, T, h*d) -> (B, h, T, d)
-        batch, length = tf.shape(x)[0], tf.shape(x)[1]
-        x = tf.reshape(x, (batch, length, self.num_heads, -1))
-        return tf.transpose(x, (0, 2, 1, 3))
+    @property
+    def width(self):  # σ = exp(log_width), a scalar tensor
+        return tf.exp(tf.convert_to_tensor(self.log_width))
 
-    def call(self, queries, keys, values, valid_lens=None, mask=None, causal=False,
-             training=None):
-        # 1) project and split into heads: (B, h, T, d)
-        q = self._split_heads(tf.matmul(queries, self.W_q) + self.b_q)
-        k = self._split_heads(tf.matmul(keys, self.W_k) + self.b_k)
-        v = self._split_heads(tf.matmul(values, self.W_v) + self.b_v)
-        # 2) attend in every head at once
-        scores = tf.matmul(q, k, transpose_b=True) / math.sqrt(self.key_dim)  # (B, h, Tq, Tv)
-        mask = _combine_masks(mask, causal, tf.shape(queries)[1], tf.shape(keys)[1])
-        if mask is not None and len(mask.shape) == 3:
-            mask = mask[:, tf.newaxis]  # (B, 1, Tq, Tv): the same mask for every head
-        heads = self.attend(scores, v, valid_lens, mask, training)  # (B, h, Tq, dv)
-        # 3) merge heads back: (B, Tq, h*dv), then 4) the output projection
-        heads = tf.transpose(heads, (0, 2, 1, 3))
-        merged = tf.reshape(heads, (tf.shape(heads)[0], tf.shape(heads)[1], -1))
-        return tf.matmul(merged, self.W_o) + self.b_o
-
-    def compute_output_shape(self, queries_shape, keys_shape, values_shape):
-        return tuple(queries_shape[:2]) + (self.output_dim or queries_shape[-1],)
+    def score(self, queries, keys):
+        return scoring._gaussian_kernel_scores(queries, keys, tf.cast(self.width, queries.dtype))
 
     def get_config(self):
-        return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
-                "value_dim": self.value_dim, "output_dim": self.output_dim}
-
-
-def _combine_masks(mask, causal, num_queries, num_kv):
-    """`mask` AND the causal mask (when `causal`); ``None`` when neither is given."""
-    if not causal:
-        return None if mask is None else tf.convert_to_tensor(mask)
-    future = tf.range(num_kv)[tf.newaxis, :] <= tf.range(num_queries)[:, tf.newaxis]
-    return future if mask is None else tf.logical_and(tf.convert_to_tensor(mask), future)
+        return {**super().get_config(), "initial_width": self.initial_width}
 
 
 @_register
-class SelfAttention(_Attention):
-    """Self-attention: queries, keys and values are projections of one sequence.
+class AttentionPooling(AttentionLayer):
+    """Pool a sequence into one vector with a learned query (Lin et al., 2017).
 
-    ``Q = x W_q``, ``K = x W_k``, ``V = x W_v`` (no biases), split into `num_heads`
-    heads of size ``units / num_heads``, scaled by the square root of *that* size,
-    and concatenated back to ``units``. With one head this is exactly the layer of
-    the classic Keras self-attention blog post, corrected: weights are built from
-    the input shape and the scale uses the real key size. (For an output
-    projection, use :class:`MultiHeadAttention`.)
+    ``a = masked_softmax(w₂ᵀ tanh(W₁ x_t + b₁))``, output ``Σ_t a_t x_t``.
 
     Args:
-        units: int, the size of the output and of all projections.
-        num_heads: int dividing `units`.
-        dropout: float in [0, 1), dropout rate on the attention weights.
+        units: int, the size of the hidden layer ``W₁``.
 
     Call arguments:
-        x: ``(B, T, d_in)``.
-        valid_lens: optional integers ``(B,)`` or ``(B, T)``: padding to ignore.
-        mask: optional boolean broadcastable to ``(B, T, T)``.
-        causal: if True, position i attends only to positions ``j <= i``.
-        training: whether dropout is active.
+        x: ``(B, T, d)`` float; its Keras mask, if any, masks positions.
+        valid_lens: integers ``(B,)``, or mask: boolean ``(B or 1, 1, T)``: what to pool.
+        return_attention_scores: bool, also return the weights ``(B, T)``.
 
     Returns:
-        ``(B, T, units)``; weights ``(B, h, T, T)`` in ``attention_weights``
-        (``(B, T, T)`` when ``num_heads == 1``).
-
-    Raises:
-        ValueError: `units` not divisible by `num_heads`, `x` not of rank 3, bad
-            `valid_lens` or `mask` shapes.
+        ``(B, d)``, or ``(output, weights)``; weights ``(B, T)`` also in ``attention_weights``.
 
     Example:
-        >>> layer = SelfAttention(units=8, num_heads=2)
+        >>> import numpy as np
         >>> x = np.ones((2, 5, 3), "float32")
-        >>> layer(x, valid_lens=np.array([2, 5]), causal=True).shape
-        TensorShape([2, 5, 8])
-        >>> layer.attention_weights.shape
-        TensorShape([2, 2, 5, 5])
+        >>> _, weights = AttentionPooling(4)(x, np.array([2, 5]), return_attention_scores=True)
+        >>> np.round(weights.numpy()[0], 2).tolist()
+        [0.5, 0.5, 0.0, 0.0, 0.0]
     """
 
-    def __init__(self, units, num_heads=1, dropout=0.0, **kwargs):
-        super().__init__(dropout=dropout, **kwargs)
-        self.units = _validate.check_positive_int("units", units)
-        self.num_heads = _validate.check_positive_int("num_heads", num_heads)
-        if units % num_heads:
-            raise ValueError(
-                f"`units` must be divisible by `num_heads`. Received: units={units}, "
-                f"num_heads={num_heads}"
-            )
+    sized_inputs = ("x",)
 
-    def __call__(self, x, *args, **kwargs):
-        # A padding mask from `Embedding(mask_zero=True)` travels on `x` as (B, T);
-        # as a key mask it must broadcast to the weights (B, T, T): (B, 1, T).
-        keras_mask = getattr(x, "_keras_mask", None)
-        if keras_mask is not None and kwargs.get("mask") is None and len(args) < 2:
-            kwargs["mask"] = keras_mask[:, tf.newaxis, :]
-        return super().__call__(x, *args, **kwargs)
-
-    def _check_inputs(self, x, valid_lens=None, mask=None, **_):
-        shape = _validate.check_rank("x", x, 3)
-        _validate.check_float("x", x)
-        if valid_lens is not None:
-            _validate.check_valid_lens(valid_lens, shape[0], shape[1])
-        if mask is not None:
-            _validate.check_mask(mask, (shape[0], shape[1], shape[1]))
-
-    def build(self, x_shape):
-        d_in = x_shape[-1]
-        self.W_q = self.add_weight(name="W_q", shape=(d_in, self.units))
-        self.W_k = self.add_weight(name="W_k", shape=(d_in, self.units))
-        self.W_v = self.add_weight(name="W_v", shape=(d_in, self.units))
-
-    def call(self, x, valid_lens=None, mask=None, causal=False, training=None):
-        batch, length = tf.shape(x)[0], tf.shape(x)[1]
-        head_size = self.units // self.num_heads
-
-        def split(t):  # (B, T, units) -> (B, h, T, units/h)
-            return tf.transpose(tf.reshape(t, (batch, length, self.num_heads, head_size)),
-                                (0, 2, 1, 3))
-
-        q, k, v = (split(tf.matmul(x, w)) for w in (self.W_q, self.W_k, self.W_v))
-        scores = tf.matmul(q, k, transpose_b=True) / math.sqrt(head_size)  # (B, h, T, T)
-        mask = _combine_masks(mask, causal, length, length)
-        if mask is not None and len(mask.shape) == 3:
-            mask = mask[:, tf.newaxis]
-        heads = self.attend(scores, v, valid_lens, mask, training)  # (B, h, T, units/h)
-        if self.num_heads == 1:
-            self.attention_weights = self.attention_weights[:, 0]  # (B, T, T)
-        heads = tf.transpose(heads, (0, 2, 1, 3))
-        return tf.reshape(heads, (batch, length, self.units))
-
-    def compute_output_shape(self, x_shape):
-        return tuple(x_shape[:2]) + (self.units,)
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units, "num_heads": self.num_heads}
-
-
-@_register
-class PositionalEncoding(keras.layers.Layer):
-    """Adds sinusoidal positional encodings (Vaswani et al., 2017) to its input.
-
-    ``P[t, 2i] = sin(t / 10000^(2i/d))`` and ``P[t, 2i+1] = cos(t / 10000^(2i/d))``.
-
-    Args:
-        max_len: int, the longest sequence the layer accepts.
-        d_model: int, the size of each position's vector.
-
-    Call arguments:
-        x: ``(B, T, d_model)`` with ``T <= max_len``.
-
-    Returns:
-        ``x + P[:T]``, same shape. The table is in ``layer.encoding`` ``(max_len, d_model)``.
-
-    Raises:
-        ValueError: `x` longer than `max_len` or with a last axis other than `d_model`.
-
-    Example:
-        >>> layer = PositionalEncoding(max_len=50, d_model=4)
-        >>> layer(np.zeros((1, 2, 4), "float32")).numpy().round(3)
-        array([[[0.   , 1.   , 0.   , 1.   ],
-                [0.841, 0.54 , 0.01 , 1.   ]]], dtype=float32)
-    """
-
-    def __init__(self, max_len, d_model, **kwargs):
+    def __init__(self, units, **kwargs):
         super().__init__(**kwargs)
-        self.max_len = _validate.check_positive_int("max_len", max_len)
-        self.d_model = _validate.check_positive_int("d_model", d_model)
-        self.encoding = reference.positional_encoding(max_len, d_model).astype(np.float32)
+        self.units = _validate.check_positive_int("units", units)
 
-    def __call__(self, x, *args, **kwargs):
+    def __call__(self, x, valid_lens=None, mask=None, return_attention_scores=False, **kwargs):
         shape = _validate.check_rank("x", x, 3)
         _validate.check_float("x", x)
-        if shape[2] is not None and shape[2] != self.d_model:
-            raise ValueError(
-                f"The last axis of `x` must be d_model={self.d_model}. Received: x.shape={shape}"
-            )
-        if shape[1] is not None and shape[1] > self.max_len:
-            raise ValueError(
-                f"`x` has more positions than max_len={self.max_len}. Received: x.shape={shape}"
-            )
-        return super().__call__(x, *args, **kwargs)
+        mask = self._check_options(dict(x=shape), shape[0], 1, shape[1], valid_lens, mask,
+                                   None, return_attention_scores, per_query=False)
+        mask = and_masks(mask, keras_key_mask(None, x))
+        return keras.layers.Layer.__call__(self, x, valid_lens=valid_lens, mask=mask, **kwargs,
+                                           return_attention_scores=return_attention_scores)
 
-    def call(self, x):
-        length = tf.shape(x)[1]
-        return x + tf.cast(self.encoding[tf.newaxis], x.dtype)[:, :length, :]
+    def build(self, x_shape, *_, **__):
+        self.W_1 = self.add_weight(name="W_1", shape=(x_shape[-1], self.units))
+        self.b_1 = self.add_weight(name="b_1", shape=(self.units,), initializer="zeros")
+        self.w_2 = self.add_weight(name="w_2", shape=(self.units,))
 
-    def compute_output_shape(self, x_shape):
-        return x_shape
+    def call(self, x, valid_lens=None, mask=None, return_attention_scores=False):
+        features = tf.tanh(tf.matmul(x, self.W_1) + self.b_1)  # (B, T, units)
+        scores = tf.expand_dims(tf.linalg.matvec(features, self.w_2), 1)  # (B, 1, T)
+        pooled, weights = self.attend(scores, x, valid_lens, mask, None, True)
+        pooled, weights = tf.squeeze(pooled, 1), tf.squeeze(weights, 1)  # (B, d), (B, T)
+        self.attention_weights = weights
+        return (pooled, weights) if return_attention_scores else pooled
+
+    def compute_mask(self, x, previous_mask=None):  # no positions left to mask
+        return None
 
     def get_config(self):
-        return {**super().get_config(), "max_len": self.max_len, "d_model": self.d_model}
+        return {**super().get_config(), "units": self.units}
 
 
-__all__ = ["AdditiveAttention", "DotProductAttention", "GeneralAttention",
-           "MultiHeadAttention", "PositionalEncoding", "SelfAttention"]
+__all__ = ["AdditiveAttention", "AttentionLayer", "AttentionPooling", "DotProductAttention",
+           "GeneralAttention", "NadarayaWatson"]

@@ -6,7 +6,8 @@ convention. Two ways to say which keys are real:
 - ``valid_lens`` – integers, ``(B,)`` (the same length for every query) or
   ``(B, Tq)`` (one length per query); key position ``j`` is kept when
   ``j < valid_len``;
-- ``mask`` – any boolean tensor that broadcasts to the scores ``(..., Tq, Tv)``.
+- ``mask`` – a boolean tensor of the rank of the scores ``(..., Tq, Tv)``, each
+  size equal to the scores' or 1 (never read differently because two sizes match).
 
 Both may be given; a key is kept only when both keep it.
 """
@@ -27,6 +28,10 @@ def sequence_mask(valid_lens, maxlen):
         Boolean tensor of shape ``valid_lens.shape + (maxlen,)`` with
         ``mask[..., j] = j < valid_lens[...]``.
 
+    Raises:
+        TypeError: `valid_lens` does not hold integers, or `maxlen` is not an int.
+        ValueError: `maxlen` is negative.
+
     Example:
         >>> sequence_mask([1, 3], 4).numpy()
         array([[ True, False, False, False],
@@ -41,15 +46,38 @@ def sequence_mask(valid_lens, maxlen):
     return _sequence_mask(valid_lens, maxlen)
 
 
+def size(x, axis):
+    """The size of `x` along `axis`: a Python int when known, else a scalar tensor.
+
+    (Eager slices such as ``tf.shape(x)[-1]`` or ``x[:, tf.newaxis]`` cost ~0.1 ms
+    each, more than the arithmetic at small sizes: kernels use this and
+    ``tf.expand_dims`` instead.)
+    """
+    return x.shape[axis] if x.shape[axis] is not None else tf.shape(x)[axis]
+
+
 def _sequence_mask(valid_lens, maxlen):
     """`sequence_mask` without checks; `maxlen` may be a scalar tensor."""
     valid_lens = tf.convert_to_tensor(valid_lens)
+    if valid_lens.dtype != tf.int32:  # int8 ... uint64: compare in int64
+        valid_lens = tf.cast(valid_lens, tf.int64)
+        maxlen = tf.cast(maxlen, tf.int64) if tf.is_tensor(maxlen) else maxlen
     positions = tf.range(maxlen, dtype=valid_lens.dtype)
-    return positions < valid_lens[..., tf.newaxis]
+    return positions < tf.expand_dims(valid_lens, -1)
 
 
 def causal_mask(num_queries, num_kv=None):
     """Boolean ``(Tq, Tv)`` mask with ``mask[i, j] = j <= i``: no peeking at the future.
+
+    Args:
+        num_queries: int, ``Tq``.
+        num_kv: int, ``Tv`` (default ``Tq``).
+
+    Returns:
+        Boolean tensor ``(Tq, Tv)``. A layer takes it with a batch axis, ``mask[None]``.
+
+    Raises:
+        TypeError, ValueError: a size that is not a positive integer.
 
     Example:
         >>> causal_mask(3).numpy().astype(int)
@@ -59,29 +87,31 @@ def causal_mask(num_queries, num_kv=None):
     """
     num_queries = _validate.check_positive_int("num_queries", num_queries)
     num_kv = num_queries if num_kv is None else _validate.check_positive_int("num_kv", num_kv)
-    return tf.range(num_kv)[tf.newaxis, :] <= tf.range(num_queries)[:, tf.newaxis]
+    return _causal_mask(num_queries, num_kv)
 
 
-def _keep_mask(scores, valid_lens, mask):
-    """Combine `valid_lens` and `mask` into one boolean mask that broadcasts to `scores`."""
-    shape = _validate.shape_of(scores)
-    keep = None
-    if valid_lens is not None:
-        _validate.check_valid_lens(valid_lens, shape[0], shape[-2])
-        maxlen = tf.shape(scores)[-1] if shape[-1] is None else shape[-1]
-        lens_mask = _sequence_mask(valid_lens, maxlen)  # (B, Tv) or (B, Tq, Tv)
-        lens_rank = len(_validate.shape_of(valid_lens))
-        if lens_rank == 1:
-            lens_mask = lens_mask[:, tf.newaxis, :]  # (B, 1, Tv)
-        # head axes (B, h, Tq, Tv) sit between the batch axis and (Tq, Tv)
-        for _ in range(len(shape) - 3):
-            lens_mask = tf.expand_dims(lens_mask, 1)
-        keep = lens_mask
-    if mask is not None:
-        _validate.check_mask(mask, shape)
-        mask = tf.convert_to_tensor(mask)
-        keep = mask if keep is None else tf.logical_and(keep, mask)
+def _causal_mask(num_queries, num_kv):
+    """`causal_mask` without checks; the sizes may be scalar tensors."""
+    return tf.expand_dims(tf.range(num_kv), 0) <= tf.expand_dims(tf.range(num_queries), 1)
+
+
+def keras_key_mask(queries, keys, values=None):
+    """The Keras masks the inputs carry (``Embedding(mask_zero=True)``) as one mask, or None.
+
+    Keys (and values) masks hide keys: ``(B, 1, Tv)``; a queries mask hides a padded
+    query's every key, so its row of weights is zeros: ``(B, Tq, 1)``.
+    """
+    q, k, v = (getattr(x, "_keras_mask", None) for x in (queries, keys, values))
+    keep = None if q is None else tf.expand_dims(tf.cast(q, tf.bool), 2)  # (B, Tq, 1)
+    for m in (k, v):
+        if m is not None:
+            keep = and_masks(keep, tf.expand_dims(tf.cast(m, tf.bool), 1))  # (B, 1, Tv)
     return keep
+
+
+def and_masks(a, b):
+    """``a AND b`` where either may be ``None``."""
+    return b if a is None else a if b is None else tf.logical_and(a, b)
 
 
 def masked_softmax(scores, valid_lens=None, mask=None):
@@ -89,21 +119,25 @@ def masked_softmax(scores, valid_lens=None, mask=None):
 
     Unlike the common trick of adding a large negative number to masked scores,
     this never gives a fully-masked row uniform weights (it returns zeros), does
-    not overflow in float16 or bfloat16, and is stable for huge scores.
+    not overflow in float16 or bfloat16, and is stable for huge scores. A key
+    whose score is ``-inf`` counts as masked, so a row whose kept scores are all
+    ``-inf`` is zeros too, with zero gradients (never NaN).
 
     Args:
-        scores: float tensor ``(B, Tq, Tv)`` (or ``(B, h, Tq, Tv)``).
-        valid_lens: optional integer tensor ``(B,)`` or ``(B, Tq)``; key
-            positions ``j >= valid_len`` are masked.
-        mask: optional boolean tensor broadcastable to `scores`, ``True`` = keep.
+        scores: float tensor ``(..., Tq, Tv)``, e.g. ``(B, Tq, Tv)`` or ``(B, h, Tq, Tv)``.
+        valid_lens: optional integers ``(B,)`` or ``(B, Tq)`` (any integer dtype);
+            key positions ``j >= valid_len`` are masked. Needs ``B`` as the first
+            axis of `scores`, which then has 3 or 4 axes.
+        mask: optional boolean tensor of the *same rank* as `scores`, each size
+            equal to the scores' or 1; ``True`` = keep.
 
     Returns:
         Tensor of the shape and dtype of `scores`. Each row sums to 1 over its
-        kept positions, or is all zeros when nothing is kept.
+        kept keys, or is all zeros when no key is kept.
 
     Raises:
         ValueError: `scores` has fewer than 2 axes, `valid_lens` has the wrong
-            shape or a negative entry, or `mask` does not broadcast.
+            shape or a negative entry, or `mask` has another rank or size.
         TypeError: `scores` is not floating point, `valid_lens` not integer, or
             `mask` not boolean.
 
@@ -116,30 +150,44 @@ def masked_softmax(scores, valid_lens=None, mask=None):
     """
     shape = _validate.shape_of(scores)
     if shape is None or len(shape) < 2:
-        raise ValueError(
-            "`scores` must have at least 2 axes, (..., Tq, Tv). "
-            f"Received: scores.shape={shape}"
-        )
+        got = "an unknown rank" if shape is None else f"scores.shape={shape}"
+        raise ValueError(f"`scores` must have at least 2 axes, (..., Tq, Tv). Received: {got}")
     _validate.check_float("scores", scores)
-    if valid_lens is not None and len(shape) < 3:
-        raise ValueError(
-            "With `valid_lens`, `scores` must be (B, Tq, Tv) or (B, h, Tq, Tv). "
-            f"Received: scores.shape={shape}"
-        )
+    if valid_lens is not None:
+        if len(shape) not in (3, 4):
+            raise ValueError("With `valid_lens`, `scores` must be (B, Tq, Tv) or "
+                             f"(B, h, Tq, Tv). Received: scores.shape={shape}")
+        _validate.check_valid_lens(valid_lens, shape[0], shape[-2])
+    if mask is not None:
+        _validate.check_mask(mask, shape)
+    return _masked_softmax(scores, valid_lens, mask)
+
+
+def _masked_softmax(scores, valid_lens=None, mask=None):
+    """`masked_softmax` without checks, for layers that checked their arguments."""
     scores = tf.convert_to_tensor(scores)
-    keep = _keep_mask(scores, valid_lens, mask)
-    if keep is None:
-        return tf.nn.softmax(scores, axis=-1)
-    # 1) rows with at least one kept key; computed on the (small, unbroadcast) mask
-    has_keys = tf.reduce_any(keep, axis=-1, keepdims=True)
-    # 2) masked keys score -inf, so exp() gives them exactly 0. A row with no kept key
-    #    would be all -inf and give NaN: fill it with zeros instead, then zero it below.
-    #    No large negative constant, so nothing overflows in float16/bfloat16.
-    fill = tf.where(has_keys, tf.constant(float("-inf"), scores.dtype),
-                    tf.constant(0.0, scores.dtype))
-    masked = tf.where(keep, scores, fill)
-    # 3) the fused, max-shifted softmax: stable for huge scores
-    weights = tf.nn.softmax(masked, axis=-1)
-    # 4) zero the rows that had no key (skipped, saving a pass, when there are none)
-    return tf.cond(tf.reduce_all(has_keys), lambda: weights,
-                   lambda: tf.where(has_keys, weights, tf.zeros_like(weights)))
+    keep = None
+    if valid_lens is not None:
+        keep = _sequence_mask(valid_lens, size(scores, -1))  # (B, Tv) or (B, Tq, Tv)
+        if len(keep.shape) == 2:
+            keep = tf.expand_dims(keep, 1)  # (B, 1, Tv): the same for every query
+        if len(scores.shape) == 4:
+            keep = tf.expand_dims(keep, 1)  # (B, 1, ., Tv): the same for every head
+    if mask is not None:
+        mask = tf.convert_to_tensor(mask)
+        keep = mask if keep is None else tf.logical_and(keep, mask)
+    # 1) masked keys score -inf, so exp() gives them exactly 0; no large negative
+    #    constant, so nothing overflows in float16/bfloat16
+    if keep is not None:
+        scores = tf.where(keep, scores, tf.constant(float("-inf"), scores.dtype))
+    # 2) a row with nothing to attend to is all -inf (masked, or -inf scores) and
+    #    softmax would give 0/0 = NaN there
+    has_keys = tf.reduce_max(scores, axis=-1, keepdims=True) > float("-inf")
+
+    def zero_empty_rows():  # softmax of zeros there, then zeros: no NaN, zero gradient
+        safe = tf.where(has_keys, scores, tf.zeros_like(scores))
+        return tf.where(has_keys, tf.nn.softmax(safe, axis=-1), tf.zeros_like(scores))
+
+    # 3) the fused, max-shifted softmax: stable for huge scores (the usual case)
+    return tf.cond(tf.reduce_all(has_keys), lambda: tf.nn.softmax(scores, axis=-1),
+                   zero_empty_rows)

@@ -33,10 +33,10 @@ def causal_mask(num_queries, num_kv):
 def masked_softmax(scores, valid_lens=None, mask=None):
     """Softmax over the last axis that gives masked positions weight exactly 0.
 
-    A row with no kept position is all zeros.
+    A score of ``-inf`` counts as masked; a row with no kept position is all zeros.
     """
     scores = np.asarray(scores, dtype=np.float64)
-    keep = np.ones(scores.shape, dtype=bool)
+    keep = scores > -np.inf
     if valid_lens is not None:
         lens_mask = sequence_mask(valid_lens, scores.shape[-1])  # (B, Tv) or (B, Tq, Tv)
         if lens_mask.ndim == 2:

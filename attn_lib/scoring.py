@@ -1,4 +1,4 @@
-"""The three scoring functions as plain TensorFlow functions.
+"""The scoring functions as plain TensorFlow functions.
 
 A score ``a(q, k)`` says how well a query matches a key; the layers in
 :mod:`attn_lib.layers` turn scores into weights with :func:`masked_softmax`
@@ -11,51 +11,51 @@ score              formula                          parameters          extra me
 dot product        q·k / √d                         none                (B, Tq, Tv)
 additive           w_vᵀ tanh(W_q q + W_k k)         W_q, W_k, w_v       (B, Tq, Tv, h)
 general/bilinear   q W kᵀ                           W (dq, dk)          (B, Tq, Tv)
+Gaussian kernel    -‖q - k‖² / (2σ²)                the width σ         (B, Tq, Tv, d)
 =================  ===============================  ==================  ===========
-"""
 
-import math
+Each public function checks its arguments, then calls a private kernel of the
+same name (``_dot_product_scores`` ...) that layers call after checking once.
+"""
 
 import tensorflow as tf
 
 from attn_lib import _validate
-
-
-def _check_pair(queries, keys, same_size):
-    q = _validate.check_rank("queries", queries, 3)
-    k = _validate.check_rank("keys", keys, 3)
-    _validate.check_float("queries", queries)
-    _validate.check_float("keys", keys)
-    _validate.check_same("`queries` and `keys` must have the same batch size",
-                         ("queries.shape[0]", "keys.shape[0]"), (q[0], k[0]))
-    if same_size and None not in (q[2], k[2]) and q[2] != k[2]:
-        raise ValueError(
-            "Dot-product scoring needs queries and keys of the same size (the last axis). "
-            f"Received: queries.shape={q}, keys.shape={k}"
-        )
-    return q, k
+from attn_lib.masking import size
 
 
 def dot_product_scores(queries, keys, scaled=True):
-    """``Q Kᵀ``, divided by ``√dk`` when `scaled` (Vaswani et al., 2017).
+    """``Q Kᵀ``, divided by ``√d`` when `scaled` (Vaswani et al., 2017).
+
+    The queries are divided *before* the product, as Keras does, so that under
+    mixed precision the scores do not overflow float16 when the scaled ones fit.
 
     Args:
         queries: ``(B, Tq, d)``.
         keys: ``(B, Tv, d)``, the same ``d``.
-        scaled: divide by √d so the scores' variance does not grow with d.
+        scaled: bool; divide by √d so the scores' variance does not grow with d.
 
     Returns:
         ``(B, Tq, Tv)`` scores.
+
+    Raises:
+        ValueError: wrong ranks, different batch sizes or different ``d``.
+        TypeError: non-float inputs, or `scaled` not a bool.
+
+    Example:
+        >>> import numpy as np
+        >>> q = np.ones((1, 1, 4), "float32")
+        >>> dot_product_scores(q, q).numpy()
+        array([[[2.]]], dtype=float32)
     """
-    q, _ = _check_pair(queries, keys, same_size=True)
-    scores = tf.matmul(queries, keys, transpose_b=True)  # (B, Tq, Tv)
-    if scaled:
-        d = q[2]
-        if d is None:  # size unknown while tracing: read it at run time
-            scores = scores * tf.math.rsqrt(tf.cast(tf.shape(queries)[-1], scores.dtype))
-        else:
-            scores = scores / math.sqrt(d)
-    return scores
+    _validate.check_pair(queries, keys, same_size=True)
+    return _dot_product_scores(queries, keys, _validate.check_bool("scaled", scaled))
+
+
+def _dot_product_scores(queries, keys, scaled=True):
+    if scaled:  # 1/√d, with d read at run time if unknown while tracing
+        queries = queries * tf.math.rsqrt(tf.cast(size(queries, -1), queries.dtype))
+    return tf.matmul(queries, keys, transpose_b=True)  # (B, Tq, Tv)
 
 
 def additive_scores(queries, keys, W_q, W_k, w_v):
@@ -64,30 +64,106 @@ def additive_scores(queries, keys, W_q, W_k, w_v):
     Args:
         queries: ``(B, Tq, dq)``.
         keys: ``(B, Tv, dk)``; `dk` may differ from `dq`.
-        W_q: ``(dq, h)``; W_k: ``(dk, h)``; w_v: ``(h,)`` or ``(h, 1)``.
+        W_q: ``(dq, h)``; W_k: ``(dk, h)``; w_v: ``(h,)``.
 
     Returns:
         ``(B, Tq, Tv)`` scores. The intermediate tensor is ``(B, Tq, Tv, h)``,
         which is what makes additive attention costly in memory.
+
+    Raises:
+        ValueError: wrong ranks or sizes of the inputs or of the weights.
+        TypeError: non-float inputs.
+
+    Example:
+        >>> import numpy as np
+        >>> q = np.ones((1, 2, 3), "float32"); k = np.ones((1, 4, 5), "float32")
+        >>> additive_scores(q, k, np.ones((3, 8)), np.ones((5, 8)), np.ones(8)).shape
+        TensorShape([1, 2, 4])
     """
-    _check_pair(queries, keys, same_size=False)
-    projected_q = tf.matmul(queries, W_q)  # (B, Tq, h)
-    projected_k = tf.matmul(keys, W_k)  # (B, Tv, h)
-    # broadcast to every pair: (B, Tq, 1, h) + (B, 1, Tv, h) -> (B, Tq, Tv, h)
-    features = tf.tanh(projected_q[:, :, tf.newaxis, :] + projected_k[:, tf.newaxis, :, :])
-    return tf.tensordot(features, tf.reshape(w_v, (-1,)), axes=1)  # (B, Tq, Tv)
+    q, k = _validate.check_pair(queries, keys, same_size=False)
+    shapes = [_validate.shape_of(w) for w in (W_q, W_k, w_v)]
+    h = shapes[0][-1] if shapes[0] else None
+    expected = [(q[2], h), (k[2], h), (h,)]
+    if not all(got is not None and len(got) == len(want) and all(
+            None in (a, b) or a == b for a, b in zip(got, want))
+            for got, want in zip(shapes, expected)):
+        raise ValueError(
+            "`W_q`, `W_k` and `w_v` must have shapes (dq, h), (dk, h) and (h,), here "
+            f"({q[2]}, h), ({k[2]}, h) and (h,) with one h. Received: W_q.shape={shapes[0]}, "
+            f"W_k.shape={shapes[1]}, w_v.shape={shapes[2]}")
+    queries = tf.convert_to_tensor(queries)
+    return _additive_scores(queries, keys, *(tf.cast(w, queries.dtype) for w in (W_q, W_k, w_v)))
+
+
+def _additive_scores(queries, keys, W_q, W_k, w_v):
+    projected_q = tf.expand_dims(tf.matmul(queries, W_q), 2)  # (B, Tq, 1, h)
+    projected_k = tf.expand_dims(tf.matmul(keys, W_k), 1)  # (B, 1, Tv, h)
+    features = tf.tanh(projected_q + projected_k)  # every pair: (B, Tq, Tv, h)
+    return tf.tensordot(features, w_v, axes=1)  # (B, Tq, Tv)
 
 
 def general_scores(queries, keys, W):
     """Luong's "general" score ``q W kᵀ`` with one ``(dq, dk)`` matrix for all pairs.
 
+    Args:
+        queries: ``(B, Tq, dq)``. keys: ``(B, Tv, dk)``. W: ``(dq, dk)``.
+
     Returns:
         ``(B, Tq, Tv)`` scores.
+
+    Raises:
+        ValueError: wrong ranks, or `W` not ``(dq, dk)``.
+        TypeError: non-float inputs.
+
+    Example:
+        >>> import numpy as np
+        >>> q = np.ones((1, 2, 3), "float32"); k = np.ones((1, 4, 5), "float32")
+        >>> general_scores(q, k, np.ones((3, 5), "float32")).shape
+        TensorShape([1, 2, 4])
     """
-    q, k = _check_pair(queries, keys, same_size=False)
+    q, k = _validate.check_pair(queries, keys, same_size=False)
     w_shape = _validate.shape_of(W)
-    if w_shape is not None and (len(w_shape) != 2 or (q[2], k[2]) != w_shape):
-        raise ValueError(
-            f"`W` must have shape (dq, dk) = ({q[2]}, {k[2]}). Received: W.shape={w_shape}"
-        )
+    if w_shape is None or len(w_shape) != 2 or (q[2], k[2]) != w_shape:
+        raise ValueError(f"`W` must have shape (dq, dk) = ({q[2]}, {k[2]}). "
+                         f"Received: W.shape={w_shape}")
+    return _general_scores(queries, keys, W)
+
+
+def _general_scores(queries, keys, W):
     return tf.matmul(tf.matmul(queries, W), keys, transpose_b=True)  # (B, Tq, Tv)
+
+
+def gaussian_kernel_scores(queries, keys, width=1.0):
+    """Gaussian-kernel scores ``-‖q_i - k_j‖² / (2 width²)`` (Nadaraya, 1964; Watson, 1964).
+
+    A softmax of these scores over the keys gives the Nadaraya–Watson weights.
+
+    Args:
+        queries: ``(B, Tq, d)``. keys: ``(B, Tv, d)``, the same ``d``.
+        width: positive number or scalar tensor, the kernel width σ.
+
+    Returns:
+        ``(B, Tq, Tv)`` scores in the dtype of `queries`: 0 for equal inputs, more
+        negative the farther apart. The differences ``(B, Tq, Tv, d)`` are formed,
+        fine for the small ``d`` of regression.
+
+    Raises:
+        ValueError: wrong ranks, different batch sizes or ``d``, or ``width <= 0``.
+        TypeError: non-float inputs or a non-numeric `width`.
+
+    Example:
+        >>> import numpy as np
+        >>> q = np.zeros((1, 1, 1), "float32"); k = np.array([[[1.0], [2.0]]], "float32")
+        >>> gaussian_kernel_scores(q, k, width=1.0).numpy()
+        array([[[-0.5, -2. ]]], dtype=float32)
+    """
+    _validate.check_pair(queries, keys, same_size=True)
+    _validate.check_positive("width", width)
+    queries = tf.convert_to_tensor(queries)
+    return _gaussian_kernel_scores(queries, tf.cast(keys, queries.dtype),
+                                   tf.cast(width, queries.dtype))
+
+
+def _gaussian_kernel_scores(queries, keys, width):
+    diffs = tf.expand_dims(queries, 2) - tf.expand_dims(keys, 1)  # (B, Tq, Tv, d)
+    return -tf.reduce_sum(tf.square(diffs), axis=-1) / (2 * tf.square(width))  # (B, Tq, Tv)

@@ -1,9 +1,16 @@
-"""attn_lib.data.reviews: synthetic reviews whose decisive words are known."""
+"""attn_lib.data.reviews: synthetic reviews whose decisive words are known; Chapter 8's data."""
 
 import numpy as np
 import pytest
 
-from attn_lib.data import ReviewData, decode_review, encode_review, make_reviews, rule_label
+from attn_lib.data import (
+    CHAPTER8_DATA,
+    ReviewData,
+    decode_review,
+    encode_review,
+    make_reviews,
+    rule_label,
+)
 from attn_lib.data.reviews import (
     NEGATION,
     NEGATIVE_WORDS,
@@ -22,7 +29,7 @@ def data():
 
 
 def words_of(data, n):
-    return decode_review(data.token_ids[n], data.lengths[n])
+    return decode_review(data.token_ids[n], data.valid_lens[n])
 
 
 def test_same_seed_gives_the_same_reviews_and_another_seed_does_not():
@@ -36,8 +43,8 @@ def test_same_seed_gives_the_same_reviews_and_another_seed_does_not():
 def test_returns_review_data_with_documented_shapes_and_dtypes(data):
     assert isinstance(data, ReviewData)
     assert data.token_ids.shape == data.decisive.shape == (500, 15)
-    assert data.lengths.shape == data.labels.shape == data.negated.shape == (500,)
-    assert data.token_ids.dtype == data.lengths.dtype == data.labels.dtype == np.int32
+    assert data.valid_lens.shape == data.labels.shape == data.negated.shape == (500,)
+    assert data.token_ids.dtype == data.valid_lens.dtype == data.labels.dtype == np.int32
     assert data.decisive.dtype == data.negated.dtype == bool
     assert data.vocabulary == VOCABULARY and VOCABULARY[0] == "<pad>"
 
@@ -72,13 +79,13 @@ def test_distractor_not_precedes_only_neutral_words(data):
     assert distractors > 100  # about half of the 500 reviews have one
 
 
-def test_padding_is_zero_after_the_length_and_never_inside(data):
+def test_padding_is_zero_after_the_valid_length_and_never_inside(data):
     positions = np.arange(data.token_ids.shape[1])
-    padded = positions[None, :] >= data.lengths[:, None]
+    padded = positions[None, :] >= data.valid_lens[:, None]
     assert (data.token_ids[padded] == 0).all()
     assert (data.token_ids[~padded] > 0).all()
     assert not data.decisive[padded].any()
-    assert data.lengths.min() >= 4 and data.lengths.max() <= 15
+    assert data.valid_lens.min() >= 4 and data.valid_lens.max() <= 15
 
 
 def test_rates_control_negation_and_distractors():
@@ -117,9 +124,9 @@ def test_rule_label_flips_only_a_directly_negated_word(text, label):
 
 
 def test_encode_then_decode_gives_the_words_back():
-    ids, length = encode_review("The plot was NOT bad!", max_len=8)
-    assert ids.shape == (1, 8) and ids.dtype == np.int32 and length.tolist() == [5]
-    assert decode_review(ids[0], length[0]) == ["the", "plot", "was", "not", "bad"]
+    ids, valid_lens = encode_review("The plot was NOT bad!", max_len=8)
+    assert ids.shape == (1, 8) and ids.dtype == np.int32 and valid_lens.tolist() == [5]
+    assert decode_review(ids[0], valid_lens[0]) == ["the", "plot", "was", "not", "bad"]
     assert (ids[0, 5:] == 0).all()
     assert encode_review("not good")[0].shape == (1, 2)
 
@@ -146,7 +153,52 @@ def test_encode_review_rejects_bad_arguments(args, error, match):
 
 
 def test_decode_review_rejects_bad_lengths_and_ids():
-    with pytest.raises(ValueError, match=r"`length` must be between 0 and the number of ids"):
-        decode_review([1, 2], length=3)
+    with pytest.raises(ValueError, match=r"`valid_len` must be between 0 and the number of "
+                                         r"ids \(2\). Received: valid_len=3"):
+        decode_review([1, 2], valid_len=3)
     with pytest.raises(ValueError, match=r"`token_ids` must be ids in \[0, "):
         decode_review([1, len(VOCABULARY)])
+
+
+# --- Chapter 8's data -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def chapter8():
+    """Chapter 8's three data sets: what the chapter, its exercises and these tests use."""
+    return {split: make_reviews(**settings) for split, settings in CHAPTER8_DATA.items()}
+
+
+def order_blind_bound(data):
+    """The best accuracy of any model that sees only (has a positive word, number of `not`s)."""
+    positive = np.isin(data.token_ids, [WORD_TO_ID[w] for w in POSITIVE_WORDS]).any(axis=1)
+    num_not = (data.token_ids == WORD_TO_ID[NEGATION]).sum(axis=1)
+    correct = 0
+    for key in set(zip(positive.tolist(), num_not.tolist())):
+        group = data.labels[(positive == key[0]) & (num_not == key[1])]
+        correct += max(group.sum(), len(group) - group.sum())
+    return correct / len(data.labels)
+
+
+def test_chapter8_data_sets_are_the_sizes_the_chapter_trains_on(chapter8):
+    sizes = {split: len(data.labels) for split, data in chapter8.items()}
+    assert sizes == {"train": 4000, "valid": 1000, "test": 1000}
+    assert len({data.token_ids.shape[1] for data in chapter8.values()}) == 1  # one T
+    assert not np.array_equal(chapter8["valid"].token_ids, chapter8["test"].token_ids)
+
+
+def test_chapter8_test_set_gives_the_numbers_the_chapter_quotes(chapter8):
+    # The chapter's prose types these (data only, NumPy-seeded: the same on every machine).
+    test = chapter8["test"]
+    lengths = np.concatenate([d.valid_lens for d in chapter8.values()])
+    decisive = np.concatenate([d.decisive.sum(axis=1) for d in chapter8.values()])
+    assert (lengths.min(), lengths.max(), decisive.min(), decisive.max()) == (6, 20, 1, 2)
+    assert f"{order_blind_bound(test):.3f}" == "0.752"
+    assert f"{(test.decisive.sum(axis=1) / test.valid_lens).mean():.3f}" == "0.133"
+
+
+def test_with_a_distractor_in_every_review_word_counts_decide_the_label():
+    # Exercise 8.4: the test settings with distractor_rate=1.0; 6 words always leave room
+    always = make_reviews(**{**CHAPTER8_DATA["test"], "distractor_rate": 1.0})
+    num_not = (always.token_ids == WORD_TO_ID[NEGATION]).sum(axis=1)
+    assert np.all(num_not == 1 + always.negated)  # min_len 6 always leaves room
+    assert order_blind_bound(always) == 1.0

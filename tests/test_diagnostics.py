@@ -1,15 +1,20 @@
-"""Diagnostics: byte counts, timing, row kinds, and the faulty seed-004 layer's defects."""
+"""attn_lib.diagnostics: byte counts, timing, row kinds, the cost of self-attention, leaks."""
 
 import time
 
-import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import attn_lib
 from attn_lib import reference
-from attn_lib.diagnostics import SeedBilinearLayer, row_kind, tensor_bytes, time_call
+from attn_lib.diagnostics import (
+    attention_weights_bytes,
+    leak_test,
+    row_kind,
+    tensor_bytes,
+    time_call,
+    time_self_attention,
+)
 
 
 def test_tensor_bytes_is_the_product_of_the_shape_times_the_item_size():
@@ -77,78 +82,6 @@ def test_row_kind_calls_masked_softmax_of_a_fully_masked_row_zeros():
     assert row_kind(weights[0, 0]) == "zeros"
 
 
-@pytest.fixture
-def seed_inputs(rng):
-    query = rng.normal(size=(4, 2, 3)).astype(np.float32)
-    value = rng.normal(size=(4, 5, 3)).astype(np.float32)
-    key = rng.normal(size=(4, 5, 3)).astype(np.float32)
-    return query, value, key
-
-
-def test_seed_layer_scores_are_bilinear_with_a_ones_matrix(seed_inputs):
-    query, value, key = seed_inputs
-    layer = SeedBilinearLayer(use_bias=False)
-    out = layer([query, value, key]).numpy()
-    scores = query @ np.ones((3, 3)) @ key.transpose(0, 2, 1)  # (B, Tq, Tv)
-    grid = reference.softmax(scores.reshape(4, -1)).reshape(4, 2, 5)
-    np.testing.assert_allclose(layer.attention_weights.numpy(), grid, atol=1e-5)
-    np.testing.assert_allclose(out, grid @ value, atol=1e-5)
-
-
-def test_seed_layer_weights_depend_on_the_batch_size(seed_inputs):
-    query, value, key = seed_inputs
-    layer = SeedBilinearLayer()
-    layer([query, value, key])
-    assert tuple(layer.W.shape) == (4, 3, 3)
-    assert tuple(layer.b.shape) == (4, 2, 3)
-    with pytest.raises(tf.errors.InvalidArgumentError, match="compatible batch"):
-        layer([query[:3], value[:3], key[:3]])
-    assert layer([query[:1], value[:1], key[:1]]).shape[0] == 4  # silent broadcast
-
-
-def test_seed_layer_softmax_normalises_the_grid_not_each_query(seed_inputs):
-    query, value, key = seed_inputs
-    layer = SeedBilinearLayer()
-    layer([query, value, key])
-    weights = layer.attention_weights.numpy()
-    np.testing.assert_allclose(weights.sum(axis=(1, 2)), 1.0, atol=1e-5)
-    assert not np.allclose(weights.sum(axis=-1), 1.0, atol=1e-3)
-
-
-def test_seed_layer_adds_one_and_never_uses_its_bias(seed_inputs):
-    query, value, key = seed_inputs
-    with_flag = SeedBilinearLayer(use_bias=True)
-    without = SeedBilinearLayer(use_bias=False)
-    with tf.GradientTape() as tape:
-        out = with_flag([query, value, key])
-        loss = tf.reduce_sum(out)
-    np.testing.assert_allclose(out.numpy() - without([query, value, key]).numpy(), 1.0,
-                               atol=1e-5)
-    grad_W, grad_b = tape.gradient(loss, [with_flag.W, with_flag.b])
-    assert grad_W is not None and grad_b is None
-
-
-def test_seed_layer_takes_query_value_key_and_needs_all_three(seed_inputs):
-    query, value, key = seed_inputs
-    layer = SeedBilinearLayer(use_bias=False)
-    out = layer([query, value, key]).numpy()
-    np.testing.assert_allclose(out, layer.attention_weights.numpy() @ value, atol=1e-5)
-    with pytest.raises(IndexError):
-        layer([query, value])
-
-
-def test_seed_layer_rejects_a_non_boolean_flag():
-    with pytest.raises(TypeError, match=r"`use_bias` must be True or False. Received: "
-                                        r"use_bias='yes'"):
-        SeedBilinearLayer(use_bias="yes")
-
-
-def test_seed_layer_config_round_trips():
-    layer = SeedBilinearLayer(use_bias=False)
-    assert SeedBilinearLayer.from_config(layer.get_config()).use_bias is False
-    assert isinstance(layer, keras.layers.Layer)
-
-
 def test_time_call_best_returns_the_fastest_run():
     delays = iter([0.0, 0.03, 0.0, 0.03])  # warm-up, then runs of 30 ms, 0 ms, 30 ms
 
@@ -156,3 +89,134 @@ def test_time_call_best_returns_the_fastest_run():
         time.sleep(next(delays))
 
     assert time_call(uneven, repeats=3, warmup=1, best=True) < 0.02
+
+
+# --- the cost of self-attention -----------------------------------------------------------------
+
+
+def test_attention_weights_bytes_is_batch_heads_length_squared_itemsize():
+    assert attention_weights_bytes(100, batch_size=3, num_heads=2) == 3 * 2 * 100**2 * 4
+    assert attention_weights_bytes(10, dtype="float16") == 200
+
+
+def test_attention_weights_bytes_rejects_a_zero_length_and_a_bad_count():
+    with pytest.raises(ValueError, match=r"`length` must be > 0. Received: length=0"):
+        attention_weights_bytes(0)
+    with pytest.raises(TypeError, match=r"`num_heads` must be an integer. Received: "
+                                        r"num_heads=2.0"):
+        attention_weights_bytes(8, num_heads=2.0)
+
+
+def test_time_self_attention_returns_one_positive_time_per_length():
+    seconds = time_self_attention([4, 8, 16], repeats=1)
+    assert seconds.shape == (3,) and seconds.dtype == np.float64 and (seconds > 0).all()
+
+
+def test_time_self_attention_rejects_bad_lengths_and_repeats():
+    with pytest.raises(ValueError, match="`lengths` must hold at least one length"):
+        time_self_attention([])
+    with pytest.raises(TypeError, match="`lengths` must be an integer"):
+        time_self_attention([2.5])
+    with pytest.raises(ValueError, match="`repeats` must be > 0"):
+        time_self_attention([4], repeats=0)
+
+
+# --- leak_test ----------------------------------------------------------------------------------
+# Hand-written attention in NumPy whose masks are right or wrong on purpose: leak_test must find
+# exactly the pairs that a wrong mask lets through.
+
+
+def self_attention_seeing(allowed):
+    """Self-attention of x (B, T, d) in which query i sees key j where allowed[i, j]."""
+    def call(x):
+        scores = x @ np.swapaxes(x, 1, 2) / np.sqrt(x.shape[-1])  # (B, T, T)
+        weights = reference.masked_softmax(scores, mask=np.broadcast_to(allowed, scores.shape))
+        return weights @ x  # (B, T, d)
+    return call
+
+
+@pytest.fixture
+def sequence(rng):
+    return rng.normal(size=(2, 5, 4)).astype(np.float32)  # (B, T, d)
+
+
+def test_leak_test_finds_every_future_key_an_inverted_causal_mask_lets_through(sequence):
+    causal = np.tril(np.ones((5, 5), bool))  # j <= i: what a query may see
+    inverted = np.triu(np.ones((5, 5), bool))  # j >= i: the mask written the wrong way round
+    visible = np.broadcast_to(causal, (2, 5, 5))
+    leaks = leak_test(self_attention_seeing(inverted), visible, sequence)
+    assert leaks.shape == (2, 5, 5) and leaks.dtype == bool
+    np.testing.assert_array_equal(leaks, np.broadcast_to(~causal, (2, 5, 5)))  # all j > i
+
+
+def test_leak_test_finds_no_leak_in_a_correct_causal_mask(sequence):
+    causal = np.tril(np.ones((5, 5), bool))
+    visible = np.broadcast_to(causal, (2, 5, 5))
+    assert not leak_test(self_attention_seeing(causal), visible, sequence).any()
+
+
+def test_leak_test_does_not_count_a_query_changing_with_its_own_position(sequence):
+    # output i = x_i sees nothing else; changing x_i moves output i, which is no leak
+    leaks = leak_test(lambda x: x, np.zeros((2, 5, 5), bool), sequence)
+    assert not leaks.any()
+
+
+def test_leak_test_finds_the_padded_keys_an_ignored_padding_mask_reads(rng):
+    queries = rng.normal(size=(2, 3, 4)).astype(np.float32)
+    keys = rng.normal(size=(2, 6, 4)).astype(np.float32)
+    values = rng.normal(size=(2, 6, 2)).astype(np.float32)
+    valid_lens = np.array([4, 2])
+    visible = np.broadcast_to(reference.sequence_mask(valid_lens, 6)[:, None, :], (2, 3, 6))
+
+    def ignores_padding(q, k, v):  # valid_lens never reaches the softmax
+        return reference.dot_product_attention(q, k, v)[0]
+
+    def masks_padding(q, k, v):
+        return reference.dot_product_attention(q, k, v, valid_lens=valid_lens)[0]
+
+    leaks = leak_test(ignores_padding, visible, queries, keys, values)
+    np.testing.assert_array_equal(leaks, ~visible)  # every query reads every padded key
+    assert not leak_test(masks_padding, visible, queries, keys, values).any()
+
+
+def test_leak_test_finds_no_leaks_in_attn_lib_layers_with_their_masks(rng, sequence):
+    causal = np.broadcast_to(np.tril(np.ones((5, 5), bool)), (2, 5, 5))
+    self_attention = attn_lib.SelfAttention(units=4, num_heads=2)
+    multi_head = attn_lib.MultiHeadAttention(num_heads=2, key_dim=3)
+    assert not leak_test(lambda x: self_attention(x, causal=True), causal, sequence).any()
+    assert not leak_test(lambda x: multi_head(x, x, x, causal=True), causal, sequence).any()
+
+    queries = rng.normal(size=(2, 3, 4)).astype(np.float32)
+    valid_lens = np.array([5, 1])
+    padding = np.broadcast_to(reference.sequence_mask(valid_lens, 5)[:, None, :], (2, 3, 5))
+    layers = [attn_lib.DotProductAttention(), attn_lib.AdditiveAttention(units=3),
+              attn_lib.GeneralAttention()]
+    for layer in layers:
+        by_lengths = leak_test(lambda q, k, v, layer=layer: layer(q, k, v, valid_lens=valid_lens),
+                               padding, queries, sequence, sequence)
+        by_mask = leak_test(lambda q, k, v, layer=layer: layer(q, k, v, mask=padding),
+                            padding, queries, sequence, sequence)
+        assert not by_lengths.any() and not by_mask.any(), layer.name
+
+
+def test_leak_test_rejects_a_call_that_is_not_callable(sequence):
+    with pytest.raises(TypeError, match=r"`call` must be callable. Received: call=3"):
+        leak_test(3, np.ones((2, 5, 5), bool), sequence)
+
+
+def test_leak_test_rejects_inputs_of_the_wrong_rank(sequence):
+    with pytest.raises(ValueError, match=r"`queries` must have rank 3. Received: "
+                                         r"queries.shape=\(5, 4\)"):
+        leak_test(lambda x: x, np.ones((1, 5, 5), bool), sequence[0])
+    with pytest.raises(ValueError, match=r"`keys` must have rank 3. Received: "
+                                         r"keys.shape=\(5, 4\)"):
+        leak_test(lambda q, k, v: q, np.ones((2, 5, 5), bool), sequence, sequence[0], sequence)
+    with pytest.raises(ValueError, match=r"`values` must have rank 3. Received: "
+                                         r"values.shape=\(\)"):
+        leak_test(lambda q, k, v: q, np.ones((2, 5, 5), bool), sequence, sequence)
+
+
+def test_leak_test_rejects_a_visible_mask_of_the_wrong_shape(sequence):
+    with pytest.raises(ValueError, match=r"`visible` must have shape \(B, Tq, Tv\) = "
+                                         r"\(2, 5, 5\). Received: visible.shape=\(5, 5\)"):
+        leak_test(lambda x: x, np.ones((5, 5), bool), sequence)

@@ -1,9 +1,83 @@
-"""The exercise registry; each chapter's checks are tested beside its chapter."""
+"""The exercise framework (`attn_lib/exercises/__init__.py`): registry, `check`, `is_correct`.
 
+Each chapter's checks are tested in `test_exercises_chNN.py`, one table of right answers and
+one of typical mistakes per chapter, with the helpers below: what `check` prints is all a
+learner sees, so the tests read that.
+"""
+
+import collections
+import contextlib
+import io
+
+import numpy as np
 import pytest
 
 from attn_lib import exercises
 from attn_lib.exercises import check, exercise, is_correct
+
+# ---------------------------------------------------------------------------------------------
+# Helpers for the chapter tables (imported by test_exercises_chNN.py)
+
+
+def feedback(exercise_id, answer):
+    """What `check` prints for `answer`."""
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        check(exercise_id, answer)
+    return printed.getvalue()
+
+
+def giveaways(expected):
+    """Strings that would reveal `expected`: the answer printed whole, and its values.
+
+    Fractional values in 2 to 4 decimals; an integer answer from 10 up (smaller ones, and
+    the integers of a list, occur in any message). Tensor values printed at all (``array(``,
+    ``numpy=``, ``tf.Tensor([``) count too.
+    """
+    shown = {"array(", "numpy=", "tf.Tensor(["}
+    if expected is None:  # the answer is a function: nothing to print but tensors
+        return shown
+    values = np.asarray(expected, dtype=np.float64)
+    if values.ndim == 0 and values == np.round(values) and abs(values) < 10:
+        return shown
+    shown |= {str(expected), str(values), str(values.tolist())}
+    for value in values.reshape(-1):
+        if value != round(value):
+            shown |= {f"{value:.2f}", f"{value:.3f}", f"{value:.4f}", repr(float(value))}
+        elif values.ndim == 0 and abs(value) >= 10:
+            shown |= {str(int(value)), f"{int(value):,}", f"{value:g}"}
+    return shown
+
+
+def assert_accepted(exercise_id, answer):
+    """`check` says only "correct", and `is_correct` agrees."""
+    assert feedback(exercise_id, answer) == f"Exercise {exercise_id}: correct. Well done!\n"
+    assert is_correct(exercise_id, answer)
+
+
+def assert_diagnosed(exercise_id, answer, diagnosis, expected=None):
+    """`check` says "not yet", with `diagnosis` in its message and nothing of `expected`."""
+    printed = feedback(exercise_id, answer)
+    assert printed.startswith(f"Exercise {exercise_id}: not yet. Hint: "), printed
+    assert diagnosis in printed, f"missing diagnosis {diagnosis!r} in: {printed}"
+    leaked = sorted(shown for shown in giveaways(expected) if shown in printed)
+    assert not leaked, f"the message gives away {leaked}: {printed}"
+
+
+def assert_tables_cover(module, right, wrong):
+    """Every exercise that `module` registers has two right answers and two mistakes."""
+    exercises._load_all()
+    registered = {exercise_id for exercise_id, (function, _) in exercises._CHECKS.items()
+                  if function.__module__ == module}
+    counts = {name: collections.Counter(case.values[0] for case in table)
+              for name, table in (("right", right), ("wrong", wrong))}
+    assert registered, f"{module} registers no exercise"
+    for name, count in counts.items():
+        assert set(count) == registered, f"{name} answers for {sorted(count)}"
+        assert min(count.values()) >= 2, f"fewer than two {name} answers: {count}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The framework
 
 
 @pytest.fixture
@@ -13,31 +87,36 @@ def registered():
     exercises._CHECKS.pop("0.99")
 
 
-def test_check_says_correct_without_printing_the_answer(registered, capsys):
-    check(registered, 666)
-    out = capsys.readouterr().out
-    assert "correct" in out and "666" not in out
+def test_check_says_correct_without_printing_the_answer(registered):
+    assert feedback(registered, 666) == "Exercise 0.99: correct. Well done!\n"
+    assert is_correct(registered, 666)
 
 
-def test_check_gives_the_hint_for_a_wrong_answer(registered, capsys):
-    check(registered, 1)
-    assert "not yet" in capsys.readouterr().out
+def test_check_gives_the_hint_for_a_wrong_answer(registered):
+    printed = feedback(registered, 1)
+    assert printed == "Exercise 0.99: not yet. Hint: think of the number of the beast\n"
+    assert "666" not in printed
     assert not is_correct(registered, 1)
 
 
-def test_placeholder_answer_prints_a_reminder(registered, capsys):
-    check(registered, None)
-    assert "no answer yet" in capsys.readouterr().out
+def test_placeholder_answer_prints_a_reminder(registered):
+    assert "no answer yet" in feedback(registered, None)
 
 
-def test_a_check_that_raises_counts_as_wrong(registered, capsys):
+def test_a_check_that_raises_counts_as_wrong_and_says_why(registered):
     exercises._CHECKS["0.99"] = (lambda answer: answer.shape == (2,), "a hint")
-    check(registered, 5)
-    assert "not yet" in capsys.readouterr().out
+    assert feedback(registered, 5) == (
+        "Exercise 0.99: not yet. Hint: a hint "
+        "(Checking raised AttributeError: 'int' object has no attribute 'shape')\n")
+
+
+def test_check_returns_nothing_so_a_notebook_shows_no_answer(registered):
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert check(registered, 666) is None
 
 
 def test_unknown_exercise_and_double_registration_are_errors(registered):
-    with pytest.raises(KeyError, match="No exercise '9.9'"):
+    with pytest.raises(KeyError, match="No exercise '9.9'. Known exercises: .*0.99"):
         check("9.9", 1)
     with pytest.raises(ValueError, match="registered twice"):
         exercise("0.99", hint="")(lambda answer: True)
@@ -51,15 +130,20 @@ def all_exercise_ids():
 @pytest.mark.parametrize("exercise_id", all_exercise_ids())
 @pytest.mark.parametrize("junk", [0, "an answer", [1.0, 2.0], object()],
                          ids=["zero", "text", "list", "object"])
-def test_no_check_accepts_a_junk_answer(exercise_id, junk, capsys):
-    check(exercise_id, junk)
-    assert "not yet" in capsys.readouterr().out
+def test_no_check_accepts_a_junk_answer(exercise_id, junk):
+    assert "not yet" in feedback(exercise_id, junk)
 
 
 def test_every_chapter_registers_at_least_three_exercises():
-    chapters = {}
-    for exercise_id in all_exercise_ids():
-        chapter = exercise_id.split(".")[0]
-        chapters[chapter] = chapters.get(chapter, 0) + 1
+    chapters = collections.Counter(exercise_id.split(".")[0] for exercise_id in
+                                   all_exercise_ids())
     assert sorted(chapters) == [str(n) for n in range(1, 9)]
     assert min(chapters.values()) >= 3
+
+
+def test_giveaways_name_an_answer_and_its_fractional_values():
+    assert {"1024", "1,024"} <= giveaways(1024) and "2" not in giveaways(2)
+    shown = giveaways(np.array([0.25, 2.0, 12.0]))
+    assert {"0.25", "0.250", "[0.25, 2.0, 12.0]"} <= shown
+    assert not {"2", "2.00", "12"} & shown
+    assert "[2, 1, 0]" in giveaways([2, 1, 0])

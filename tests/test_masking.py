@@ -119,12 +119,16 @@ def test_causal_mask_is_lower_triangular():
     [
         ({"valid_lens": np.array([1.0, 2.0])}, TypeError, r"valid_lens.*integers.*float64"),
         ({"valid_lens": np.array([1, 2, 3])}, ValueError,
-         r"one entry per batch element.*Received: valid_lens.shape=\(3,\)"),
+         r"\(2,\) or \(2, 3\).*Received: valid_lens.shape=\(3,\)"),
         ({"valid_lens": np.array([1, -1])}, ValueError, r"non-negative.*minimum -1"),
-        ({"valid_lens": np.ones((2, 5), np.int32)}, ValueError, r"one entry per query"),
+        ({"valid_lens": np.ones((2, 5), np.int32)}, ValueError,
+         r"\(2,\) or \(2, 3\).*valid_lens.shape=\(2, 5\)"),
         ({"mask": np.ones((2, 3, 4))}, TypeError, r"mask.*boolean.*float64"),
         ({"mask": np.ones((3, 1, 4), bool)}, ValueError,
-         r"broadcast.*\(2, 3, 4\).*mask.shape=\(3, 1, 4\)"),
+         r"B or 1, Tq or 1, Tv or 1.*\(2, 3, 4\).*mask.shape=\(3, 1, 4\)"),
+        ({"mask": np.ones((3, 4), bool)}, ValueError, r"rank 3.*mask.shape=\(3, 4\)"),
+        ({"mask": np.array(True)}, ValueError, r"rank 3.*mask.shape=\(\)"),
+        ({"mask": [None, np.ones((2, 4), bool)]}, TypeError, r"`mask` must be one boolean"),
     ],
 )
 def test_bad_arguments_are_named_in_the_error(kwargs, error, message):
@@ -147,3 +151,51 @@ def test_mask_helpers_reject_bad_sizes():
         causal_mask(0)
     with pytest.raises(TypeError, match=r"valid_lens.*integers"):
         sequence_mask(np.array([1.5]), 3)
+
+
+# --- defects of 0.2, each with the test that would have caught it ---------------------------
+
+def test_defect2_a_batch_mask_on_head_scores_is_refused_even_when_batch_equals_heads():
+    scores = np.zeros((2, 2, 3, 4), np.float32)  # (B, h, Tq, Tv) with B == h
+    with pytest.raises(ValueError, match=r"rank 4 \(B or 1, h or 1, Tq or 1, Tv or 1\).*"
+                                         r"mask.shape=\(2, 3, 4\)"):
+        masked_softmax(scores, mask=np.ones((2, 3, 4), bool))
+
+
+def test_defect3_a_row_of_minus_infinity_scores_is_zeros_with_zero_gradients():
+    scores = tf.constant([[[-np.inf, -np.inf, 1.0], [0.5, -np.inf, 2.0]]], tf.float32)
+    mask = np.array([[[True, True, False], [True, True, True]]])
+    with tf.GradientTape() as tape:
+        tape.watch(scores)
+        weights = masked_softmax(scores, mask=mask)
+        loss = tf.reduce_sum(weights * tf.constant([[[1.0, 2.0, 3.0]]]))
+    gradient = tape.gradient(loss, scores).numpy()
+    np.testing.assert_array_equal(weights.numpy()[0, 0], [0.0, 0.0, 0.0])
+    np.testing.assert_allclose(weights.numpy()[0, 1], reference.softmax([0.5, 2.0]).tolist()[:1]
+                               + [0.0] + reference.softmax([0.5, 2.0]).tolist()[1:], atol=1e-6)
+    assert np.isfinite(gradient).all()
+    np.testing.assert_array_equal(gradient[0, 0], 0.0)
+    np.testing.assert_allclose(reference.masked_softmax(scores.numpy(), mask=mask),
+                               weights.numpy(), atol=1e-7)
+
+
+def test_defect3_minus_infinity_without_a_mask_is_zeros_too():
+    weights = masked_softmax(np.full((1, 1, 3), -np.inf, np.float32)).numpy()
+    np.testing.assert_array_equal(weights, 0.0)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "uint8", "uint16", "uint32", "uint64"])
+def test_defect4_valid_lens_of_any_integer_width(dtype):
+    scores = np.zeros((2, 3, 4), np.float32)
+    expected = masked_softmax(scores, valid_lens=np.array([1, 3], np.int32)).numpy()
+    np.testing.assert_array_equal(
+        masked_softmax(scores, valid_lens=np.array([1, 3], dtype)).numpy(), expected)
+    np.testing.assert_array_equal(sequence_mask(np.array([1, 3], dtype), 4).numpy(),
+                                  reference.sequence_mask([1, 3], 4))
+
+
+def test_masked_keys_get_no_weight_in_float16_even_when_kept_scores_are_very_negative():
+    """A finite fill such as -1e4 would put all the weight on the masked key here."""
+    scores = tf.constant([[[-30000.0, -30000.0, 0.0]]], tf.float16)
+    weights = masked_softmax(scores, mask=np.array([[[True, True, False]]])).numpy()
+    np.testing.assert_array_equal(weights, [[[0.5, 0.5, 0.0]]])

@@ -1,11 +1,25 @@
-"""Seeded, deterministic data sets for the book; nothing is downloaded.
+"""Seeded, deterministic data sets for the book, and each chapter's settings; nothing is
+downloaded.
 
 Each generator takes a ``seed`` and returns the same data for the same seed on
-every machine (NumPy's ``default_rng``; no TensorFlow randomness).
+every machine (NumPy's ``default_rng``; no TensorFlow randomness). A chapter's
+settings are one constant, used by the chapter, its exercise checks and the tests:
+
+- :data:`CHAPTER1_DATA`: ``make_kernel_regression(**CHAPTER1_DATA)``;
+- :data:`CHAPTER7_DATA`: ``make_translation_data(**CHAPTER7_DATA)``, and
+  :data:`WORKED_EXAMPLE`, the sentence the chapter translates by hand;
+- :data:`CHAPTER8_DATA`: ``make_reviews(**CHAPTER8_DATA[split])`` for ``split`` in
+  ``"train"``, ``"valid"``, ``"test"``.
 """
 
-from attn_lib.data.regression import KernelRegressionData, make_kernel_regression
+from attn_lib.data.regression import (
+    CHAPTER1_DATA,
+    KernelRegressionData,
+    leave_one_out,
+    make_kernel_regression,
+)
 from attn_lib.data.reviews import (
+    CHAPTER8_DATA,
     ReviewData,
     decode_review,
     encode_review,
@@ -13,9 +27,11 @@ from attn_lib.data.reviews import (
     rule_label,
 )
 from attn_lib.data.translation import (
+    CHAPTER7_DATA,
     LEXICON,
     SOURCE_VOCAB,
     TARGET_VOCAB,
+    WORKED_EXAMPLE,
     TranslationData,
     TranslationSplit,
     Vocab,
@@ -27,8 +43,9 @@ from attn_lib.data.translation import (
     translate_words,
 )
 
-__all__ = ["KernelRegressionData", "make_kernel_regression",
-           "ReviewData", "decode_review", "encode_review", "make_reviews", "rule_label",
-           "LEXICON", "SOURCE_VOCAB", "TARGET_VOCAB", "TranslationData", "TranslationSplit",
-           "Vocab", "alignment_accuracy", "make_split", "make_translation_data",
-           "parse_sentence", "token_accuracy", "translate_words"]
+__all__ = ["CHAPTER1_DATA", "KernelRegressionData", "leave_one_out", "make_kernel_regression",
+           "CHAPTER8_DATA", "ReviewData", "decode_review", "encode_review", "make_reviews",
+           "rule_label",
+           "CHAPTER7_DATA", "LEXICON", "SOURCE_VOCAB", "TARGET_VOCAB", "TranslationData",
+           "TranslationSplit", "Vocab", "WORKED_EXAMPLE", "alignment_accuracy", "make_split",
+           "make_translation_data", "parse_sentence", "token_accuracy", "translate_words"]

@@ -18,6 +18,8 @@ model must find the sentiment word wherever it is *and* look at its left
 neighbour, which is what self-attention with positional encodings can do.
 
 Shapes: ``N`` reviews, padded to ``T = max_len`` positions; padding is token id 0.
+Chapter 8's three data sets are ``make_reviews(**CHAPTER8_DATA[split])`` for
+``split`` in ``"train"``, ``"valid"``, ``"test"``.
 """
 
 from typing import NamedTuple
@@ -39,13 +41,23 @@ NEUTRAL_WORDS = (
 VOCABULARY = (PAD, NEGATION) + POSITIVE_WORDS + NEGATIVE_WORDS + NEUTRAL_WORDS
 WORD_TO_ID = {word: i for i, word in enumerate(VOCABULARY)}
 
+_CHAPTER8_REVIEWS = dict(min_len=6, max_len=20, negation_rate=0.5, distractor_rate=0.5)
+#: Chapter 8's data sets, ``make_reviews(**CHAPTER8_DATA["train"])`` and likewise
+#: ``"valid"`` and ``"test"``, used by the chapter, its exercise checks and the tests:
+#: 4,000, 1,000 and 1,000 reviews of 6 to 20 words, from seeds 1, 2 and 3.
+CHAPTER8_DATA = {
+    "train": dict(num_reviews=4000, **_CHAPTER8_REVIEWS, seed=1),
+    "valid": dict(num_reviews=1000, **_CHAPTER8_REVIEWS, seed=2),
+    "test": dict(num_reviews=1000, **_CHAPTER8_REVIEWS, seed=3),
+}
+
 
 class ReviewData(NamedTuple):
     """A padded batch of synthetic reviews and what decides their labels.
 
     Attributes:
-        token_ids: ``(N, T)`` int32; row ``n`` holds ``lengths[n]`` word ids, then 0s.
-        lengths: ``(N,)`` int32, the number of real words (the `valid_lens`).
+        token_ids: ``(N, T)`` int32; row ``n`` holds ``valid_lens[n]`` word ids, then 0s.
+        valid_lens: ``(N,)`` int32, the number of real words of each review.
         labels: ``(N,)`` int32, 1 = positive, 0 = negative.
         decisive: ``(N, T)`` bool, True at the sentiment word and at the ``not``
             that negates it; False everywhere else (padding included).
@@ -54,7 +66,7 @@ class ReviewData(NamedTuple):
     """
 
     token_ids: np.ndarray
-    lengths: np.ndarray
+    valid_lens: np.ndarray
     labels: np.ndarray
     decisive: np.ndarray
     negated: np.ndarray
@@ -90,7 +102,7 @@ def make_reviews(num_reviews=1000, min_len=6, max_len=20, negation_rate=0.5,
         seed: seed of NumPy's ``default_rng``; the same seed gives the same data.
 
     Returns:
-        :class:`ReviewData` with ``token_ids`` ``(N, T)``, ``lengths`` ``(N,)``,
+        :class:`ReviewData` with ``token_ids`` ``(N, T)``, ``valid_lens`` ``(N,)``,
         ``labels`` ``(N,)``, ``decisive`` ``(N, T)`` and ``negated`` ``(N,)``.
 
     Raises:
@@ -99,7 +111,7 @@ def make_reviews(num_reviews=1000, min_len=6, max_len=20, negation_rate=0.5,
 
     Example:
         >>> data = make_reviews(num_reviews=3, min_len=4, max_len=8, seed=1)
-        >>> data.token_ids.shape, data.lengths.shape, data.decisive.shape
+        >>> data.token_ids.shape, data.valid_lens.shape, data.decisive.shape
         ((3, 8), (3,), (3, 8))
         >>> bool((data.decisive.sum(axis=1) == 1 + data.negated).all())
         True
@@ -125,12 +137,12 @@ def make_reviews(num_reviews=1000, min_len=6, max_len=20, negation_rate=0.5,
     not_id = WORD_TO_ID[NEGATION]
     token_ids = np.zeros((num_reviews, max_len), dtype=np.int32)
     decisive = np.zeros((num_reviews, max_len), dtype=bool)
-    lengths = rng.integers(min_len, max_len + 1, size=num_reviews).astype(np.int32)
+    valid_lens = rng.integers(min_len, max_len + 1, size=num_reviews).astype(np.int32)
     negated = rng.random(num_reviews) < negation_rate
     positive = rng.random(num_reviews) < 0.5
     with_distractor = rng.random(num_reviews) < distractor_rate
     for n in range(num_reviews):
-        length = lengths[n]
+        length = valid_lens[n]
         words = rng.choice(neutral_ids, size=length)
         # 1) the sentiment word, with room for its `not` on the left when negated
         position = rng.integers(int(negated[n]), length)
@@ -150,15 +162,21 @@ def make_reviews(num_reviews=1000, min_len=6, max_len=20, negation_rate=0.5,
                 words[rng.choice(free)] = not_id
         token_ids[n, :length] = words
     labels = (positive != negated).astype(np.int32)
-    return ReviewData(token_ids, lengths, labels, decisive, negated, VOCABULARY)
+    return ReviewData(token_ids, valid_lens, labels, decisive, negated, VOCABULARY)
 
 
 def rule_label(words):
-    """The labelling rule, applied to a list of words: 1, 0, or ``None`` (undecided).
+    """The labelling rule, applied to a list of words.
 
     Every sentiment word counts +1 (positive) or -1 (negative), flipped when
     the word right before it is ``not``; the label is 1 for a positive total,
     0 for a negative one and ``None`` for zero (no sentiment word, or a tie).
+
+    Args:
+        words: list of strings (words outside the vocabulary count as neutral).
+
+    Returns:
+        1, 0, or ``None`` (undecided).
 
     Example:
         >>> rule_label("the plot was not bad".split()), rule_label(["not", "good"])
@@ -174,7 +192,7 @@ def rule_label(words):
 
 
 def encode_review(text, max_len=None):
-    """Turn a review typed as text into token ids and its length.
+    """Turn a review typed as text into token ids and its valid length.
 
     Args:
         text: str, words separated by spaces (case and surrounding punctuation
@@ -182,8 +200,8 @@ def encode_review(text, max_len=None):
         max_len: optional int, pad the ids with 0 to this length.
 
     Returns:
-        ``(token_ids, length)``: int32 array ``(1, T)`` with ``T = max_len`` (or
-        the number of words) and int32 array ``(1,)``, ready for a model.
+        ``(token_ids, valid_lens)``: int32 arrays ``(1, T)``, with ``T = max_len`` (or
+        the number of words), and ``(1,)``, the number of words; ready for a model.
 
     Raises:
         TypeError: `text` is not a string.
@@ -191,8 +209,8 @@ def encode_review(text, max_len=None):
             there are more words than `max_len`.
 
     Example:
-        >>> ids, length = encode_review("Not bad!", max_len=4)
-        >>> ids.tolist(), length.tolist()
+        >>> ids, valid_lens = encode_review("Not bad!", max_len=4)
+        >>> ids.tolist(), valid_lens.tolist()
         ([[1, 8, 0, 0]], [2])
     """
     if not isinstance(text, str):
@@ -222,19 +240,30 @@ def encode_review(text, max_len=None):
     return token_ids, np.array([len(words)], dtype=np.int32)
 
 
-def decode_review(token_ids, length=None):
-    """The words of one review: ids ``(T,)`` -> list of ``length`` words.
+def decode_review(token_ids, valid_len=None):
+    """The words of one review.
+
+    Args:
+        token_ids: ``(T,)`` ints (or ``(1, T)``).
+        valid_len: optional int, the number of real words (``valid_lens[n]`` of
+            review ``n``); by default every id is decoded, padding included.
+
+    Returns:
+        list of ``valid_len`` words.
+
+    Raises:
+        ValueError: `valid_len` outside ``[0, T]``, or an id outside the vocabulary.
 
     Example:
-        >>> decode_review([1, 2, 0, 0], length=2)
+        >>> decode_review([1, 2, 0, 0], valid_len=2)
         ['not', 'good']
     """
     ids = np.asarray(token_ids).reshape(-1)
-    length = len(ids) if length is None else int(length)
+    length = len(ids) if valid_len is None else int(valid_len)
     if not 0 <= length <= len(ids):
         raise ValueError(
-            f"`length` must be between 0 and the number of ids ({len(ids)}). "
-            f"Received: length={length}"
+            f"`valid_len` must be between 0 and the number of ids ({len(ids)}). "
+            f"Received: valid_len={valid_len}"
         )
     if ids.size and (ids.min() < 0 or ids.max() >= len(VOCABULARY)):
         raise ValueError(
@@ -245,6 +274,7 @@ def decode_review(token_ids, length=None):
 
 
 __all__ = [
-    "NEGATION", "NEGATIVE_WORDS", "NEUTRAL_WORDS", "PAD", "POSITIVE_WORDS", "VOCABULARY",
-    "ReviewData", "decode_review", "encode_review", "make_reviews", "rule_label",
+    "CHAPTER8_DATA", "NEGATION", "NEGATIVE_WORDS", "NEUTRAL_WORDS", "PAD", "POSITIVE_WORDS",
+    "VOCABULARY", "WORD_TO_ID", "ReviewData", "decode_review", "encode_review", "make_reviews",
+    "rule_label",
 ]

@@ -14,13 +14,15 @@ clauses            joined by ``en``                 joined by ``and``
 Every target word comes from exactly one source word (the word it translates),
 and no source word gives two target words; the object marker ``wo`` gives none.
 That one-to-one *gold alignment* is what a trained attention model can be
-checked against. Example (positions in brackets)::
+checked against. The worked example, :data:`WORKED_EXAMPLE` (source positions in
+brackets, and after each English word the position it translates)::
 
     tobu[0] gopa[1] na[2] mira[3] ke[4] wo[5] mabo[6]
     the(2) big(1) dog(0) sees(6) a(4) cat(3)
 
 Sentences are generated from a seed with NumPy only, so they are the same on
 every machine. Token ids: ``0`` is ``<pad>``, ``1`` is ``<bos>``, ``2`` is ``<eos>``.
+Chapter 7's data set is ``make_translation_data(**CHAPTER7_DATA)``.
 """
 
 import difflib
@@ -48,12 +50,25 @@ PAD, BOS, EOS = 0, 1, 2
 MIN_LENGTH, MAX_LENGTH = 3, 32  # the shortest and longest sentences the grammar makes
 _MAX_ADJECTIVES = 2  # per noun phrase
 
+#: The worked example of this module and of Chapter 7: "the big dog sees a cat".
+WORKED_EXAMPLE = "tobu gopa na mira ke wo mabo"
+
+#: Chapter 7's data set, ``make_translation_data(**CHAPTER7_DATA)``, used by the chapter,
+#: its exercise checks and the tests: 3,000 training pairs, mostly short, and 360 test
+#: pairs, 20 of each length from 3 to 20 source words.
+CHAPTER7_DATA = dict(num_train=3000, num_test=360, min_len=3, max_len=20,
+                     length_decay=0.85, seed=0)
+
 
 class Vocab:
     """Token <-> id tables; ids 0, 1, 2 are ``<pad>``, ``<bos>``, ``<eos>``.
 
     Args:
-        words: the language's words, in the order their ids should follow.
+        words: the language's words (strings), in the order their ids should follow.
+
+    Attributes:
+        tokens: list of all tokens, index = id, the three special tokens first.
+        ids: dict, token -> id.
 
     Example:
         >>> vocab = Vocab(["cat", "dog"])
@@ -69,11 +84,29 @@ class Vocab:
         return len(self.tokens)
 
     def encode(self, words):
-        """Ids of `words` (a list of strings); raises ``KeyError`` for an unknown word."""
+        """The ids of `words`.
+
+        Args:
+            words: list of strings.
+
+        Returns:
+            list of ints, one per word.
+
+        Raises:
+            KeyError: a word is not in the vocabulary.
+        """
         return [self.ids[w] for w in words]
 
     def decode(self, ids, strip=True):
-        """Words of `ids`; with `strip`, stop at ``<eos>`` and drop ``<pad>``/``<bos>``."""
+        """The tokens of `ids`.
+
+        Args:
+            ids: ``(T,)`` ints (list or array).
+            strip: bool; stop at ``<eos>`` and drop ``<pad>`` and ``<bos>``.
+
+        Returns:
+            list of strings.
+        """
         words = []
         for i in np.asarray(ids).tolist():
             if strip and i == EOS:
@@ -124,7 +157,9 @@ def translate_words(source_words):
             determiner; clauses joined by ``en``).
 
     Example:
-        >>> translate_words(["tobu", "gopa", "na", "mira", "ke", "wo", "mabo"])
+        >>> WORKED_EXAMPLE
+        'tobu gopa na mira ke wo mabo'
+        >>> translate_words(WORKED_EXAMPLE.split())
         (['the', 'big', 'dog', 'sees', 'a', 'cat'], [2, 1, 0, 6, 4, 3])
     """
     words = list(source_words)
@@ -246,10 +281,12 @@ class TranslationSplit(NamedTuple):
 
     Attributes:
         src: ``(N, Ts)`` int32 source ids, each sentence followed by ``<eos>``, then ``<pad>``.
-        src_len: ``(N,)`` int32 source lengths *including* ``<eos>`` (the ``valid_lens``).
+        src_valid_lens: ``(N,)`` int32 source lengths *including* ``<eos>``: the
+            ``valid_lens`` that mask the source padding.
         tgt_in: ``(N, Tt)`` int32 decoder inputs: ``<bos>`` then the target words.
         tgt_out: ``(N, Tt)`` int32 decoder targets: the target words then ``<eos>``.
-        tgt_len: ``(N,)`` int32 target lengths including ``<eos>``.
+        tgt_valid_lens: ``(N,)`` int32 target lengths including ``<eos>`` (the same for
+            ``tgt_in``, counting ``<bos>`` instead).
         alignment: ``(N, Tt, Ts)`` float32 gold alignment: ``alignment[n, t, j] = 1``
             when ``tgt_out[n, t]`` translates ``src[n, j]`` (``<eos>`` aligns with ``<eos>``);
             every non-padding row holds exactly one 1, every column at most one.
@@ -257,17 +294,23 @@ class TranslationSplit(NamedTuple):
     """
 
     src: np.ndarray
-    src_len: np.ndarray
+    src_valid_lens: np.ndarray
     tgt_in: np.ndarray
     tgt_out: np.ndarray
-    tgt_len: np.ndarray
+    tgt_valid_lens: np.ndarray
     alignment: np.ndarray
     src_words: list
     tgt_words: list
 
 
 class TranslationData(NamedTuple):
-    """The training split, the test split and the two vocabularies."""
+    """What :func:`make_translation_data` returns.
+
+    Attributes:
+        train, test: :class:`TranslationSplit`.
+        src_vocab, tgt_vocab: the :class:`Vocab` of the source language and of English
+            (:data:`SOURCE_VOCAB` and :data:`TARGET_VOCAB`).
+    """
 
     train: TranslationSplit
     test: TranslationSplit
@@ -276,10 +319,22 @@ class TranslationData(NamedTuple):
 
 
 def make_split(source_sentences):
-    """Translate, encode and pad a list of source sentences (lists of words).
+    """Translate, encode and pad source sentences into one :class:`TranslationSplit`.
+
+    Args:
+        source_sentences: list of grammatical source sentences, each a list of words.
 
     Returns:
-        A :class:`TranslationSplit`; arrays are as long as the longest sentence + 1.
+        A :class:`TranslationSplit`; its arrays are as long as the longest sentence
+        plus ``<eos>`` (or ``<bos>``).
+
+    Raises:
+        ValueError: a sentence that :func:`translate_words` rejects.
+
+    Example:
+        >>> split = make_split([WORKED_EXAMPLE.split(), ["tobu", "na", "dunu"]])
+        >>> split.src.shape, split.src_valid_lens.tolist(), split.tgt_valid_lens.tolist()
+        ((2, 8), [8, 4], [7, 4])
     """
     pairs = [(s, *translate_words(s)) for s in source_sentences]
     n = len(pairs)
@@ -295,9 +350,9 @@ def make_split(source_sentences):
         tgt_in[i, :len(ids) + 1] = [BOS] + ids
         tgt_out[i, :len(ids) + 1] = ids + [EOS]
         alignment[i, np.arange(len(order) + 1), order + [len(source)]] = 1.0
-    src_len = np.array([len(s) + 1 for s, _, _ in pairs], np.int32)
-    tgt_len = np.array([len(t) + 1 for _, t, _ in pairs], np.int32)
-    return TranslationSplit(src, src_len, tgt_in, tgt_out, tgt_len, alignment,
+    src_valid_lens = np.array([len(s) + 1 for s, _, _ in pairs], np.int32)
+    tgt_valid_lens = np.array([len(t) + 1 for _, t, _ in pairs], np.int32)
+    return TranslationSplit(src, src_valid_lens, tgt_in, tgt_out, tgt_valid_lens, alignment,
                             [s for s, _, _ in pairs], [t for _, t, _ in pairs])
 
 
@@ -309,6 +364,7 @@ def make_translation_data(num_train=3000, num_test=360, min_len=3, max_len=20,
     so most training sentences are short and few are long; test lengths run evenly
     over ``min_len..max_len``. Test sentences avoid the training sentences where
     the length allows (there are only 60 three-word sentences, so some repeat).
+    Chapter 7 uses :data:`CHAPTER7_DATA`, which spells out the defaults.
 
     Args:
         num_train: number of training pairs (> 0).
@@ -363,12 +419,13 @@ def make_translation_data(num_train=3000, num_test=360, min_len=3, max_len=20,
     return TranslationData(make_split(train), make_split(test), SOURCE_VOCAB, TARGET_VOCAB)
 
 
-def token_accuracy(predicted, tgt_out, tgt_len):
+def token_accuracy(predicted, tgt_out, tgt_valid_lens):
     """Per-sentence share of target positions (words and ``<eos>``) predicted right.
 
     Args:
         predicted: ``(N, T)`` int predicted ids (any ``T``; missing steps count wrong).
-        tgt_out: ``(N, Tt)`` reference ids. tgt_len: ``(N,)`` reference lengths.
+        tgt_out: ``(N, Tt)`` reference ids.
+        tgt_valid_lens: ``(N,)`` reference lengths including ``<eos>``.
 
     Returns:
         ``(N,)`` float array in [0, 1]. Its mean is the token accuracy; ``== 1`` means
@@ -379,38 +436,45 @@ def token_accuracy(predicted, tgt_out, tgt_len):
         array([0.66666667])
     """
     predicted, tgt_out = np.asarray(predicted), np.asarray(tgt_out)
-    tgt_len = np.asarray(tgt_len)
+    tgt_valid_lens = np.asarray(tgt_valid_lens)
     width = tgt_out.shape[1]
     padded = np.full((predicted.shape[0], width), -1)
     padded[:, :min(width, predicted.shape[1])] = predicted[:, :width]
-    valid = np.arange(width) < tgt_len[:, None]
-    return ((padded == tgt_out) & valid).sum(axis=1) / tgt_len
+    valid = np.arange(width) < tgt_valid_lens[:, None]
+    return ((padded == tgt_out) & valid).sum(axis=1) / tgt_valid_lens
 
 
-def alignment_accuracy(attention_weights, alignment, tgt_len, include_eos=False):
+def alignment_accuracy(attention_weights, alignment, tgt_valid_lens, include_eos=False):
     """How often the most-attended source position is the gold one.
 
     Args:
         attention_weights: ``(N, Tt, Ts)`` weights of each target step.
-        alignment: ``(N, Tt, Ts)`` gold alignment. tgt_len: ``(N,)`` with ``<eos>``.
+        alignment: ``(N, Tt, Ts)`` gold alignment.
+        tgt_valid_lens: ``(N,)`` target lengths including ``<eos>``.
         include_eos: also score the ``<eos>`` step (default: target words only).
 
     Returns:
-        A float in [0, 1].
+        A float in [0, 1]: the share of the counted target steps whose largest weight
+        is on their gold source position.
 
     Raises:
         ValueError: the two arrays have different shapes.
+
+    Example:
+        >>> gold = np.array([[[0., 1.], [1., 0.]]])  # one word, then <eos>
+        >>> alignment_accuracy(np.array([[[0.3, 0.7], [0.5, 0.5]]]), gold, np.array([2]))
+        1.0
     """
     weights, gold = np.asarray(attention_weights), np.asarray(alignment)
     if weights.shape != gold.shape:
         raise ValueError("`attention_weights` and `alignment` must have the same shape. "
                          f"Received: {weights.shape} and {gold.shape}")
-    counted = np.asarray(tgt_len) - (0 if include_eos else 1)
+    counted = np.asarray(tgt_valid_lens) - (0 if include_eos else 1)
     valid = np.arange(gold.shape[1]) < counted[:, None]  # (N, Tt)
     hits = weights.argmax(axis=-1) == gold.argmax(axis=-1)
     return float(hits[valid].mean())
 
 
-__all__ = ["LEXICON", "SOURCE_VOCAB", "TARGET_VOCAB", "TranslationData", "TranslationSplit",
-           "Vocab", "alignment_accuracy", "make_split", "make_translation_data",
-           "parse_sentence", "token_accuracy", "translate_words"]
+__all__ = ["CHAPTER7_DATA", "LEXICON", "SOURCE_VOCAB", "TARGET_VOCAB", "TranslationData",
+           "TranslationSplit", "Vocab", "WORKED_EXAMPLE", "alignment_accuracy", "make_split",
+           "make_translation_data", "parse_sentence", "token_accuracy", "translate_words"]

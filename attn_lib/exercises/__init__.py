@@ -59,9 +59,12 @@ def check(exercise_id, answer):
 
 
 def is_correct(exercise_id, answer):
-    """``True`` when `answer` passes the check; for tests and solution cells."""
+    """``True`` when `answer` passes the check (``False`` when the check rejects its shape)."""
     _load_all()
-    return bool(_CHECKS[exercise_id][0](answer))
+    try:
+        return bool(_CHECKS[exercise_id][0](answer))
+    except (TypeError, ValueError):
+        return False
 
 
 __all__ = ["check", "exercise", "is_correct"]

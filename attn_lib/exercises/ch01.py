@@ -5,14 +5,14 @@ import functools
 import numpy as np
 
 from attn_lib import reference
-from attn_lib.data import make_kernel_regression
+from attn_lib.data import CHAPTER1_DATA, make_kernel_regression
 from attn_lib.exercises import exercise
 
 
 @functools.lru_cache(maxsize=1)
 def _data():
-    """The chapter's data set: 50 training points, 50 test inputs, seed 0."""
-    return make_kernel_regression(n_train=50, n_test=50, noise=0.5, seed=0)
+    """The chapter's data set."""
+    return make_kernel_regression(**CHAPTER1_DATA)
 
 
 def _predictions(answer, size):

@@ -13,8 +13,10 @@ EXERCISE_2_3_SCORES = np.array([3.0, 1.0, 0.5, 0.0, -1.0])
                       "kept keys; a row whose valid length is 0 keeps none.")
 def _(answer):
     answer = np.asarray(answer, dtype=np.float64)
+    if answer.shape != (2, 3, 4):
+        raise ValueError(f"expected weights of shape (B, Tq, Tv) = (2, 3, 4); got {answer.shape}")
     expected = reference.masked_softmax(np.zeros((2, 3, 4)), valid_lens=EXERCISE_2_1_LENS)
-    return answer.shape == expected.shape and np.allclose(answer, expected, atol=1e-3)
+    return np.allclose(answer, expected, atol=1e-3)
 
 
 def _cases():
@@ -33,8 +35,9 @@ def _cases():
                       "with no kept key must be all zeros, and no constant may overflow float16. "
                       "Take the row maximum over kept keys only.")
 def _(answer):
-    if not callable(answer):  # the answer is a function (scores, mask) -> weights
-        return False
+    if not callable(answer):
+        raise TypeError("the answer is a function (scores, mask) -> weights: pass the "
+                        "function itself, not what it returns")
     for scores, mask in _cases():
         weights = np.asarray(answer(scores, mask), dtype=np.float64)
         expected = reference.masked_softmax(scores.astype(np.float64), mask=mask)

@@ -25,14 +25,17 @@ def _(answer):
 @exercise("3.3", hint="Which matrix W makes q W kᵀ the plain dot product, and what factor is left?")
 def _(answer):
     answer = np.asarray(answer, dtype=np.float64)
-    return answer.shape == (8, 8) and np.allclose(answer, np.eye(8) / np.sqrt(8), atol=1e-5)
+    if answer.shape != (8, 8):
+        raise ValueError(f"expected a matrix W of shape (8, 8); got shape {answer.shape}")
+    return np.allclose(answer, np.eye(8) / np.sqrt(8), atol=1e-5)
 
 
 @exercise("3.4", hint="Within one query's row, the grid softmax keeps the ratios "
                       "exp(s_ij)/exp(s_ik); only the row's total is wrong.")
 def _(answer):
     if not callable(answer):
-        return False
+        raise TypeError("the answer is a function (grid weights) -> per-query weights: pass "
+                        "the function itself, not what it returns")
     rng = np.random.default_rng(304)
     for shape in [(2, 3, 5), (1, 4, 4), (3, 1, 6)]:
         scores = rng.normal(scale=2.0, size=shape)

@@ -17,22 +17,29 @@ _SEED_KEYS = np.array([[1.0, 1.0, 2.0, 4.0], [4.0, 1.0, 1.0, 3.0], [1.0, 1.0, 2.
                       "that remain.")
 def _(answer):
     answer = np.asarray(answer, dtype=np.float64).reshape(-1)
+    if answer.shape != (3,):
+        raise ValueError(f"expected 3 weights, one per key; got {answer.size}")
     expected = reference.masked_softmax((_SEED_KEYS @ _SEED_QUERY)[None, None, :],
                                         mask=np.array([True, False, True]))[0, 0]
-    return answer.shape == (3,) and np.allclose(answer, expected, atol=1e-4)
+    return np.allclose(answer, expected, atol=1e-4)
 
 
 @exercise("4.2", hint="In PyTorch's key_padding_mask, True marks padding; count what is left.")
 def _(answer):
     if not callable(answer):
-        return False
+        raise TypeError("the answer is a function key_padding_mask -> valid_lens: pass the "
+                        "function itself, not what it returns")
     rng = np.random.default_rng(402)
     for batch, num_kv in [(3, 5), (1, 1), (4, 7)]:
         lens = rng.integers(0, num_kv + 1, size=batch)
         key_padding_mask = np.arange(num_kv)[None, :] >= lens[:, None]  # True = ignore
         got = np.asarray(answer(key_padding_mask))
-        if got.shape != (batch,) or not np.issubdtype(got.dtype, np.integer):
-            return False
+        if got.shape != (batch,):
+            raise ValueError(f"expected valid_lens of shape (B,) = ({batch},) for a "
+                             f"key_padding_mask of shape {key_padding_mask.shape}; "
+                             f"got {got.shape}")
+        if not np.issubdtype(got.dtype, np.integer):
+            raise TypeError(f"valid_lens must be integers; got dtype {got.dtype}")
         if not np.array_equal(got, lens):
             return False
     return True
@@ -42,7 +49,8 @@ def _(answer):
                       "True = attend.")
 def _(answer):
     if not callable(answer):
-        return False
+        raise TypeError("the answer is a function (queries, keys, values, valid_lens) -> "
+                        "(inputs, mask): pass the function itself, not what it returns")
     import keras
 
     from attn_lib.masking import sequence_mask
@@ -70,7 +78,8 @@ def _(answer):
                       "tolerance.")
 def _(answer):
     if not callable(answer):
-        return False
+        raise TypeError("the answer is a function weights -> bool: pass the function itself, "
+                        "not what it returns")
     rng = np.random.default_rng(404)
     for size in (3, 6):
         scores = rng.normal(size=(1, size, size))

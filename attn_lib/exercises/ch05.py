@@ -9,7 +9,8 @@ from attn_lib.exercises import exercise
 
 
 @exercise("5.1", hint="A dot product of two d-dimensional vectors with unit-variance entries "
-                      "has variance d; the seed divides by the same number for every d.")
+                      "has variance d; the blog's layer divides by the same number, 8, for "
+                      "every d.")
 def _(answer):
     expected = math.sqrt(16) / math.sqrt(64)
     return abs(float(answer) - expected) < 0.03
@@ -24,7 +25,9 @@ def _(answer):
         mask = reference.causal_mask(shape[-1], shape[-1])
         expected = reference.masked_softmax(scores, mask=np.broadcast_to(mask, shape))
         got = np.asarray(answer(scores.copy()), dtype=float)
-        if got.shape != shape or not np.allclose(got, expected, atol=1e-6):
+        if got.shape != shape:
+            raise ValueError(f"expected weights of the scores' shape {shape}; got {got.shape}")
+        if not np.allclose(got, expected, atol=1e-6):
             return False
     return True
 
@@ -46,7 +49,9 @@ def _(answer):
         expected, _ = reference.dot_product_attention(x[None], x[None], x[None],
                                                       valid_lens=np.array([valid]))
         got = np.asarray(answer(x.copy(), valid), dtype=float)
-        if got.shape != x.shape or not np.allclose(got[:valid], expected[0, :valid],
-                                                   atol=1e-6):
+        if got.shape != x.shape:
+            raise ValueError(f"expected an output of the shape of x, (T, d) = {x.shape}, "
+                             f"padded rows included; got {got.shape}")
+        if not np.allclose(got[:valid], expected[0, :valid], atol=1e-6):
             return False
     return True

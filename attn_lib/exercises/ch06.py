@@ -35,7 +35,8 @@ def _(answer):
         P = reference.positional_encoding(60, d_model)
         M = np.asarray(answer(d_model, k), dtype=float)
         if M.shape != (d_model, d_model):
-            return False
+            raise ValueError(f"expected a (d_model, d_model) matrix, ({d_model}, {d_model}); "
+                             f"got {M.shape}")
         before, after = (P[:-k], P[k:]) if k > 0 else (P[-k:], P[:k])
         if not np.allclose(before @ M, after, atol=1e-8):
             return False

@@ -3,6 +3,7 @@
 import numpy as np
 
 from attn_lib.data.reviews import (
+    CHAPTER8_DATA,
     NEGATION,
     POSITIVE_WORDS,
     WORD_TO_ID,
@@ -50,24 +51,25 @@ def _(answer):
 
 
 @exercise("8.3", hint="Shift the words after the deleted one a place to the left, put a 0 at "
-                      "the end, and shorten the length by one.")
+                      "the end, and shorten the valid length by one.")
 def _(answer):
     rng = np.random.default_rng(3)
-    lengths = rng.integers(1, 8, size=20)
+    valid_lens = rng.integers(1, 8, size=20)
+    valid_lens[0] = 8  # a full row: the 0 at the end must be written, not found
     token_ids = np.zeros((20, 8), dtype=np.int32)
-    for n, length in enumerate(lengths):
+    for n, length in enumerate(valid_lens):
         token_ids[n, :length] = rng.integers(1, 30, size=length)
-    positions = rng.integers(0, lengths)
+    positions = rng.integers(0, valid_lens)
     original = token_ids.copy()
-    new_ids, new_lengths = answer(token_ids, lengths, positions)
-    new_ids, new_lengths = np.asarray(new_ids), np.asarray(new_lengths)
+    new_ids, new_valid_lens = answer(token_ids, valid_lens, positions)
+    new_ids, new_valid_lens = np.asarray(new_ids), np.asarray(new_valid_lens)
     if new_ids.shape != token_ids.shape or not np.array_equal(token_ids, original):
         return False
     for n in range(20):
-        row = list(original[n, :lengths[n]])
+        row = list(original[n, :valid_lens[n]])
         del row[positions[n]]
         expected = row + [0] * (8 - len(row))
-        if list(new_ids[n]) != expected or new_lengths[n] != len(row):
+        if list(new_ids[n]) != expected or new_valid_lens[n] != len(row):
             return False
     return True
 
@@ -82,8 +84,12 @@ def _order_blind_bound(data):
     return correct / len(data.labels)
 
 
+#: The reviews of Exercise 8.4: the chapter's test settings, with a distractor in every review.
+REVIEWS_8_4 = {**CHAPTER8_DATA["test"], "distractor_rate": 1.0}
+
+
 @exercise("8.4", hint="Group the reviews by (positive word or not, number of `not`s) and let "
                       "each group vote for its most common label.")
 def _(answer):
-    data = make_reviews(1000, max_len=20, negation_rate=0.5, distractor_rate=1.0, seed=3)
+    data = make_reviews(**REVIEWS_8_4)
     return abs(float(answer) - _order_blind_bound(data)) < 1e-3

@@ -1,4 +1,4 @@
-"""attn_lib.classifier: attention pooling and the self-attention classifier."""
+"""attn_lib.models.classifier: the self-attention classifier and its two attentions."""
 
 import keras
 import numpy as np
@@ -6,8 +6,8 @@ import pytest
 import tensorflow as tf
 
 from attn_lib import reference
-from attn_lib.classifier import AttentionPooling, SelfAttentionClassifier
 from attn_lib.data import make_reviews
+from attn_lib.models.classifier import SelfAttentionClassifier
 
 VOCAB, T = 12, 7
 
@@ -22,30 +22,6 @@ def batch(seed=0, size=4):
     rng = np.random.default_rng(seed)
     return {"token_ids": rng.integers(1, VOCAB, (size, T)).astype("int32"),
             "valid_lens": np.array([1, 3, T, 5][:size], dtype="int32")}
-
-
-def test_attention_pooling_matches_a_numpy_oracle():
-    keras.utils.set_random_seed(0)
-    pool = AttentionPooling(units=5)
-    x = np.random.default_rng(1).normal(size=(3, 6, 4)).astype("float32")
-    lens = np.array([2, 6, 0])
-    out = pool(x, valid_lens=lens).numpy()
-    W_1, b_1, w_2 = (v.numpy() for v in (pool.W_1, pool.b_1, pool.w_2))
-    scores = np.tanh(x @ W_1 + b_1) @ w_2  # (B, T)
-    weights = reference.masked_softmax(scores[:, None, :], lens)[:, 0]
-    np.testing.assert_allclose(pool.attention_weights.numpy(), weights, atol=1e-6)
-    np.testing.assert_allclose(out, np.einsum("bt,btd->bd", weights, x), atol=1e-5)
-    assert (out[2] == 0).all()  # no valid word: nothing pooled
-
-
-def test_attention_pooling_rejects_bad_inputs():
-    pool = AttentionPooling(units=2)
-    with pytest.raises(ValueError, match=r"`x` must have rank 3.*Received: x.shape=\(2, 3\)"):
-        pool(np.ones((2, 3), "float32"))
-    with pytest.raises(ValueError, match=r"must have shape \(B,\). Received: valid_lens.shape"):
-        pool(np.ones((2, 3, 4), "float32"), valid_lens=np.ones((2, 3), "int32"))
-    with pytest.raises(ValueError, match=r"`units` must be > 0. Received: units=0"):
-        AttentionPooling(units=0)
 
 
 @pytest.mark.parametrize("num_heads", [1, 2])
@@ -70,9 +46,47 @@ def test_attention_weights_sum_to_one_over_real_words_and_are_zero_on_padding():
     np.testing.assert_allclose(maps["pooling"].sum(axis=1), 1.0, atol=1e-6)
     assert (maps["pooling"][padding] == 0).all()
     np.testing.assert_allclose(maps["self_attention"].sum(axis=-1), 1.0, atol=1e-6)
-    assert (maps["self_attention"].transpose(0, 2, 1, 3)[padding] >= 0).all()
     keys_padding = np.broadcast_to(padding[:, None, None, :], maps["self_attention"].shape)
     assert (maps["self_attention"][keys_padding] == 0).all()
+
+
+def test_forward_returns_the_probabilities_and_the_weights_of_both_attentions():
+    model = make_model(num_heads=2)
+    inputs = batch()
+    probabilities, self_weights, pool_weights = model.forward(inputs)
+    np.testing.assert_array_equal(probabilities.numpy(), model(inputs).numpy())
+    # the weights are those of the two layers, called on the model's own vectors
+    x = model.positional_encoding(model.embedding(inputs["token_ids"]))
+    mixed, expected_self = model.self_attention(x, valid_lens=inputs["valid_lens"],
+                                                return_attention_scores=True)
+    np.testing.assert_allclose(self_weights.numpy(), expected_self.numpy(), atol=1e-6)
+    h = (x + mixed).numpy()
+    pooling = model.pooling
+    scores = np.tanh(h @ pooling.W_1.numpy() + pooling.b_1.numpy()) @ pooling.w_2.numpy()
+    expected_pool = reference.masked_softmax(scores[:, None, :], inputs["valid_lens"])[:, 0]
+    np.testing.assert_allclose(pool_weights.numpy(), expected_pool, atol=1e-5)
+
+
+def test_forward_gives_the_weights_inside_a_traced_function_too():
+    model = make_model(num_heads=2)
+    inputs = batch()
+    eager = model.forward(inputs)
+    traced = tf.function(model.forward)(inputs)
+    assert len(traced) == 3
+    for a, b in zip(eager, traced):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), atol=1e-6)
+
+
+def test_attention_maps_or_forward_before_the_first_call_build_the_model_as_a_call_would():
+    inputs = batch()
+    expected = make_model(seed=3)(inputs).numpy()
+    mapped = make_model(seed=3)
+    probabilities = mapped.attention_maps(inputs["token_ids"], inputs["valid_lens"])
+    assert mapped.built and mapped.count_params() > 0  # Chapter 8 counts them next
+    np.testing.assert_array_equal(probabilities["probabilities"], expected)
+    forwarded = make_model(seed=3)
+    np.testing.assert_array_equal(forwarded.forward(inputs)[0].numpy(), expected)
+    np.testing.assert_array_equal(forwarded(inputs).numpy(), expected)  # builds, keeps weights
 
 
 def test_tokens_beyond_valid_lens_do_not_change_predictions():
@@ -141,13 +155,13 @@ def test_a_tiny_training_run_learns_the_sentiment_words():
                         seed=2)
     model = SelfAttentionClassifier(len(train.vocabulary), 10, d_model=16)
     model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="binary_crossentropy")
-    model.fit({"token_ids": train.token_ids, "valid_lens": train.lengths}, train.labels,
+    model.fit({"token_ids": train.token_ids, "valid_lens": train.valid_lens}, train.labels,
               batch_size=32, epochs=6, verbose=0)
-    maps = model.attention_maps(test.token_ids, test.lengths)
+    maps = model.attention_maps(test.token_ids, test.valid_lens)
     accuracy = ((maps["probabilities"] > 0.5) == test.labels).mean()
     assert accuracy > 0.9
     share = (maps["pooling"] * test.decisive).sum(axis=1).mean()
-    chance = (test.decisive.sum(axis=1) / test.lengths).mean()
+    chance = (test.decisive.sum(axis=1) / test.valid_lens).mean()
     assert share > chance
 
 

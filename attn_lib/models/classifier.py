@@ -2,18 +2,19 @@
 
 The model of Chapter 8, read top to bottom::
 
-    token_ids (B, T) ─ Embedding ─ + PositionalEncoding ─┐         (B, T, d)
-                                                          ├─ + ─ h  (B, T, d)
+    token_ids (B, T) ─ Embedding ─ + PositionalEncoding ─┐         X (B, T, d)
+                                                          ├─ + ─ H  (B, T, d)
                                  SelfAttention(valid_lens)┘  (residual)
-    h ─ AttentionPooling(valid_lens) ─ (B, d) ─ Dense(relu) ─ Dense(sigmoid) ─ (B,)
+    H ─ AttentionPooling(valid_lens) ─ (B, d) ─ Dense(relu) ─ Dense(sigmoid) ─ (B,)
 
 Two attentions, two kinds of weights: the self-attention weights ``(B, T, T)``
-say which words each word mixes into its own vector; the pooling weights
-``(B, T)`` say how much of each (already mixed) word vector goes into the
-review's single vector. Both ignore positions at or beyond ``valid_lens``.
+(``(B, h, T, T)`` with ``h`` heads) say which words each word mixes into its own
+vector; the pooling weights ``(B, T)`` say how much of each (already mixed) word
+vector goes into the review's single vector. Both ignore positions at or beyond
+``valid_lens``.
 
 The pooling is the structured self-attention of Lin et al. (2017) with one
-"hop": ``a = softmax(w₂ᵀ tanh(W₁ hₜ + b₁))``, pooled ``Σₜ aₜ hₜ``.
+"hop": ``a = softmax(w₂ᵀ tanh(W₁ Hₜ + b₁))``, pooled ``Σₜ aₜ Hₜ``.
 """
 
 import keras
@@ -21,72 +22,10 @@ import numpy as np
 import tensorflow as tf
 
 from attn_lib import _validate
-from attn_lib.layers import PositionalEncoding, SelfAttention
-from attn_lib.masking import masked_softmax
+from attn_lib.layers import AttentionPooling
+from attn_lib.multihead import PositionalEncoding, SelfAttention
 
 _register = keras.saving.register_keras_serializable(package="attn_lib")
-
-
-@_register
-class AttentionPooling(keras.layers.Layer):
-    """Pool a sequence into one vector with learned attention weights (Lin et al., 2017).
-
-    ``scores_t = w₂ᵀ tanh(W₁ h_t + b₁)``; ``a = masked_softmax(scores)``;
-    output ``Σ_t a_t h_t``. This is additive attention with one *learned* query.
-
-    Args:
-        units: int, the size of the hidden layer ``W₁``.
-
-    Call arguments:
-        x: ``(B, T, d)`` float.
-        valid_lens: optional integers ``(B,)``; positions ``t >= valid_lens`` get weight 0.
-
-    Returns:
-        ``(B, d)``; the weights ``(B, T)`` are in ``attention_weights``.
-
-    Example:
-        >>> pool = AttentionPooling(units=4)
-        >>> x = np.ones((2, 5, 3), "float32")
-        >>> pool(x, valid_lens=np.array([2, 5])).shape
-        TensorShape([2, 3])
-        >>> np.round(pool.attention_weights.numpy()[0], 2).tolist()
-        [0.5, 0.5, 0.0, 0.0, 0.0]
-    """
-
-    def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
-        self.units = _validate.check_positive_int("units", units)
-        self.attention_weights = None
-
-    def __call__(self, x, valid_lens=None, **kwargs):
-        shape = _validate.check_rank("x", x, 3)
-        _validate.check_float("x", x)
-        if valid_lens is not None:
-            _validate.check_valid_lens(valid_lens, shape[0], shape[1])
-            if len(_validate.shape_of(valid_lens)) != 1:
-                raise ValueError(
-                    "`valid_lens` of a pooling layer must have shape (B,). "
-                    f"Received: valid_lens.shape={_validate.shape_of(valid_lens)}"
-                )
-        return super().__call__(x, valid_lens=valid_lens, **kwargs)
-
-    def build(self, x_shape, valid_lens_shape=None):
-        self.W_1 = self.add_weight(name="W_1", shape=(x_shape[-1], self.units))
-        self.b_1 = self.add_weight(name="b_1", shape=(self.units,), initializer="zeros")
-        self.w_2 = self.add_weight(name="w_2", shape=(self.units,))
-
-    def call(self, x, valid_lens=None):
-        features = tf.tanh(tf.matmul(x, self.W_1) + self.b_1)  # (B, T, units)
-        scores = tf.linalg.matvec(features, self.w_2)  # (B, T)
-        weights = masked_softmax(scores[:, tf.newaxis, :], valid_lens)[:, 0]  # (B, T)
-        self.attention_weights = weights
-        return tf.einsum("bt,btd->bd", weights, x)  # (B, d)
-
-    def compute_output_shape(self, x_shape, valid_lens_shape=None):
-        return (x_shape[0], x_shape[-1])
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units}
 
 
 @_register
@@ -109,10 +48,11 @@ class SelfAttentionClassifier(keras.Model):
         training: whether dropout is active.
 
     Returns:
-        ``(B,)`` probabilities that each review is positive.
+        ``(B,)`` probabilities that each review is positive; :meth:`forward` also
+        returns both attention weights, :meth:`attention_maps` all three as NumPy.
 
     Raises:
-        ValueError / TypeError: from the sizes, or when `inputs` lacks a key.
+        ValueError, TypeError: a bad size, or `inputs` that is not the dict above.
 
     Example:
         >>> model = SelfAttentionClassifier(vocab_size=10, max_len=6, d_model=8)
@@ -155,37 +95,59 @@ class SelfAttentionClassifier(keras.Model):
 
     def build(self, inputs_shape):
         ids_shape = tuple(inputs_shape["token_ids"])
-        self.embedding.build(ids_shape)
         x_shape = ids_shape + (self.d_model,)
-        self.positional_encoding.build(x_shape)
-        self.self_attention.build(x_shape)
-        self.pooling.build(x_shape)
-        self.hidden.build((ids_shape[0], self.d_model))
-        self.classify.build((ids_shape[0], self.hidden_units))
+        shapes = [(self.embedding, ids_shape), (self.positional_encoding, x_shape),
+                  (self.self_attention, x_shape), (self.pooling, x_shape),
+                  (self.hidden, (ids_shape[0], self.d_model)),
+                  (self.classify, (ids_shape[0], self.hidden_units))]
+        for layer, shape in shapes:
+            if not layer.built:  # a call of `forward` may have built it already
+                layer.build(shape)
 
     def call(self, inputs, training=None):
+        return self.forward(inputs, training)[0]
+
+    def forward(self, inputs, training=None):
+        """The forward pass, returning both attention weights with the probabilities.
+
+        Args:
+            inputs: dict with ``"token_ids"`` ``(B, T)`` and ``"valid_lens"`` ``(B,)``.
+            training: whether dropout is active.
+
+        Returns:
+            ``(probabilities, self_weights, pool_weights)``: ``(B,)``, ``(B, T, T)``
+            (``(B, h, T, T)`` with several heads) and ``(B, T)``.
+        """
         token_ids, valid_lens = self._unpack(inputs)
         valid_lens = tf.cast(valid_lens, "int32")
         # 1) word vectors plus positions: (B, T, d)
         x = self.positional_encoding(self.embedding(token_ids))
         # 2) every word mixes in the words it attends to (padding masked): (B, T, d)
-        h = x + self.self_attention(x, valid_lens=valid_lens, training=training)
+        mixed, self_weights = self.self_attention(x, valid_lens=valid_lens, training=training,
+                                                  return_attention_scores=True)
+        vectors = x + mixed  # the residual connection: H = X + SelfAttention(X)
         # 3) one vector per review, a weighted mean over its real words: (B, d)
-        pooled = self.pooling(h, valid_lens=valid_lens)
+        pooled, pool_weights = self.pooling(vectors, valid_lens=valid_lens,
+                                            return_attention_scores=True)
         # 4) classify: (B,)
-        return self.classify(self.hidden(pooled))[:, 0]
+        return self.classify(self.hidden(pooled))[:, 0], self_weights, pool_weights
 
     def attention_maps(self, token_ids, valid_lens, batch_size=256):
         """Probabilities and both attention weights for a batch of reviews, as NumPy.
 
         Args:
-            token_ids: ``(N, T)`` integers. valid_lens: ``(N,)`` integers.
+            token_ids: ``(N, T)`` integers.
+            valid_lens: ``(N,)`` integers, the number of real words of each review.
             batch_size: int, reviews per forward pass.
 
         Returns:
             dict with ``"probabilities"`` ``(N,)``, ``"self_attention"`` ``(N, T, T)``
             (``(N, h, T, T)`` with several heads) and ``"pooling"`` ``(N, T)``;
             weights at or beyond ``valid_lens`` are 0.
+
+        Raises:
+            ValueError: `token_ids` not ``(N, T)`` or `valid_lens` not ``(N,)``.
+            TypeError, ValueError: a `batch_size` that is not a positive integer.
         """
         batch_size = _validate.check_positive_int("batch_size", batch_size)
         token_ids, valid_lens = np.asarray(token_ids), np.asarray(valid_lens)
@@ -195,13 +157,15 @@ class SelfAttentionClassifier(keras.Model):
                 f"Received: token_ids.shape={token_ids.shape}, "
                 f"valid_lens.shape={valid_lens.shape}"
             )
+        if not self.built:  # `forward` bypasses Keras' __call__, which would build the model
+            self.build({"token_ids": token_ids.shape, "valid_lens": valid_lens.shape})
         parts = {"probabilities": [], "self_attention": [], "pooling": []}
         for start in range(0, len(token_ids), batch_size):
             batch = {"token_ids": token_ids[start:start + batch_size],
                      "valid_lens": valid_lens[start:start + batch_size]}
-            parts["probabilities"].append(self(batch, training=False).numpy())
-            parts["self_attention"].append(self.self_attention.attention_weights.numpy())
-            parts["pooling"].append(self.pooling.attention_weights.numpy())
+            outputs = self.forward(batch, training=False)
+            for name, array in zip(parts, outputs):
+                parts[name].append(array.numpy())
         return {name: np.concatenate(arrays) for name, arrays in parts.items()}
 
     def get_config(self):
@@ -211,4 +175,4 @@ class SelfAttentionClassifier(keras.Model):
                 "dropout": self.dropout}
 
 
-__all__ = ["AttentionPooling", "SelfAttentionClassifier"]
+__all__ = ["SelfAttentionClassifier"]

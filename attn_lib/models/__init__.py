@@ -1,0 +1,19 @@
+"""Models built from the library's layers, one module per chapter that trains one.
+
+- :mod:`attn_lib.models.seq2seq` – a GRU encoder–decoder, with or without additive
+  attention, and :func:`greedy_decode` (chapter 7);
+- :mod:`attn_lib.models.classifier` – a self-attention text classifier (chapter 8).
+"""
+
+from attn_lib.models.classifier import SelfAttentionClassifier
+from attn_lib.models.seq2seq import (
+    DecoderStep,
+    Decoding,
+    EncoderDecoder,
+    GRUDecoder,
+    GRUEncoder,
+    greedy_decode,
+)
+
+__all__ = ["DecoderStep", "Decoding", "EncoderDecoder", "GRUDecoder", "GRUEncoder",
+           "SelfAttentionClassifier", "greedy_decode"]

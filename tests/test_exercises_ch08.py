@@ -1,0 +1,210 @@
+"""Chapter 8's exercise checks (`attn_lib/exercises/ch08.py`): right answers in several forms
+pass; the typical mistakes fail with a diagnosis that does not give the answer away.
+
+Answers are built with the public data functions, as the chapter's worked solutions build them.
+"""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from test_exercises import assert_accepted, assert_diagnosed, assert_tables_cover
+
+from attn_lib.data import CHAPTER8_DATA, make_reviews, rule_label
+from attn_lib.data.reviews import NEGATION, NEGATIVE_WORDS, POSITIVE_WORDS, WORD_TO_ID
+
+# ---------------------------------------------------------------------------------------------
+# 8.1: the rule's labels of six reviews
+
+reviews_8_1 = ["the plot was not bad", "not the plot was good", "good not long", "not not good",
+               "the cast was not boring and the music not long", "not superb"]  # as in the task
+labels = [rule_label(text.split()) for text in reviews_8_1]
+
+
+def sentiment(word):
+    return 1 if word in POSITIVE_WORDS else -1 if word in NEGATIVE_WORDS else 0
+
+
+def bag_of_words_label(words):
+    """Every `not` in the review flips it, wherever it is."""
+    total = sum(sentiment(word) for word in words)
+    return int((total > 0) != (words.count(NEGATION) % 2 == 1))
+
+
+def scope_label(words):
+    """A `not` flips every sentiment word after it; two `not`s cancel."""
+    total, flipped = 0, False
+    for word in words:
+        flipped ^= word == NEGATION
+        total += -sentiment(word) if flipped else sentiment(word)
+    return int(total > 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# 8.2: the masked mean of h (B, T, d) over each review's valid_lens
+
+
+def masked_mean(h, valid_lens, divisor=None, select=True):
+    """The worked solution; `divisor` and `select=False` reproduce the usual mistakes."""
+    keep = np.arange(np.shape(h)[1])[None, :] < np.asarray(valid_lens)[:, None]  # (B, T)
+    total = (np.where(keep[..., None], h, 0.0) if select else h * keep[..., None]).sum(axis=1)
+    if divisor is None:
+        divisor = np.maximum(keep.sum(axis=1, keepdims=True), 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / divisor
+
+
+def masked_mean_tf(h, valid_lens):
+    keep = tf.sequence_mask(valid_lens, h.shape[1])[..., None]  # (B, T, 1)
+    total = tf.reduce_sum(tf.where(keep, h, 0.0), axis=1)
+    return total / tf.maximum(tf.reduce_sum(tf.cast(keep, h.dtype), axis=1), 1.0)
+
+
+def masked_mean_loop(h, valid_lens):
+    return np.stack([h[n, :length].mean(axis=0) if length else np.zeros(h.shape[-1])
+                     for n, length in enumerate(valid_lens)])
+
+
+# ---------------------------------------------------------------------------------------------
+# 8.3: delete word positions[n] of review n
+
+
+def delete_word(token_ids, valid_lens, positions):
+    """The worked solution."""
+    token_ids = np.array(token_ids)
+    columns = np.arange(token_ids.shape[1])[None, :]  # (1, T)
+    source = np.minimum(columns + (columns >= np.asarray(positions)[:, None]),
+                        token_ids.shape[1] - 1)  # (N, T)
+    new_ids = np.take_along_axis(token_ids, source, axis=1)
+    new_valid_lens = np.asarray(valid_lens) - 1
+    new_ids[columns >= new_valid_lens[:, None]] = 0
+    return new_ids, new_valid_lens
+
+
+def delete_word_rows(token_ids, valid_lens, positions):
+    rows = [list(np.delete(row, p)) + [0] for row, p in zip(token_ids, positions)]
+    return rows, [int(length) - 1 for length in valid_lens]
+
+
+def shift_left(token_ids, valid_lens, positions, zero_fill=True, copy=True, shorten=True):
+    """Move the words after the deleted one left; the keywords reproduce the usual mistakes."""
+    new_ids = np.array(token_ids) if copy else token_ids
+    for n, p in enumerate(positions):
+        new_ids[n, p:-1] = new_ids[n, p + 1:].copy()
+        if zero_fill:
+            new_ids[n, -1] = 0
+    return new_ids, np.asarray(valid_lens) - 1 if shorten else valid_lens
+
+
+def replaced_by_0(token_ids, valid_lens, positions):
+    new_ids = np.array(token_ids)
+    new_ids[np.arange(len(new_ids)), positions] = 0  # a hole, nothing moves
+    return new_ids, np.asarray(valid_lens) - 1
+
+
+# ---------------------------------------------------------------------------------------------
+# 8.4: the best order-blind accuracy when every review has a distractor
+
+always = make_reviews(1000, max_len=20, negation_rate=0.5, distractor_rate=1.0, seed=3)  # task
+
+
+def order_blind_bound(data, grouping=lambda positive, nots: zip(positive, nots)):
+    """Each group of reviews with the same key votes for its most common label."""
+    positive = np.isin(data.token_ids, [WORD_TO_ID[w] for w in POSITIVE_WORDS]).any(axis=1)
+    nots = (data.token_ids == WORD_TO_ID[NEGATION]).sum(axis=1)
+    keys = list(grouping(positive.tolist(), nots.tolist()))
+    correct = 0
+    for key in set(keys):
+        group = data.labels[[k == key for k in keys]]
+        correct += max(group.sum(), len(group) - group.sum())
+    return correct / len(data.labels)
+
+
+def order_blind_bound_vectorised(data):
+    positive = np.isin(data.token_ids, [WORD_TO_ID[w] for w in POSITIVE_WORDS]).any(axis=1)
+    nots = (data.token_ids == WORD_TO_ID[NEGATION]).sum(axis=1)
+    _, group = np.unique(np.stack([positive, nots], axis=1), axis=0, return_inverse=True)
+    ones = np.bincount(group.ravel(), weights=data.labels)
+    sizes = np.bincount(group.ravel())
+    return np.maximum(ones, sizes - ones).sum() / len(data.labels)
+
+
+bound = order_blind_bound(always)
+
+EXPECTED = {"8.1": labels, "8.2": None, "8.3": None, "8.4": bound}
+
+RIGHT = [
+    pytest.param("8.1", labels, id="8.1-list"),
+    pytest.param("8.1", np.array(labels, dtype=np.int32), id="8.1-numpy-int32"),
+    pytest.param("8.1", tuple(bool(label) for label in labels), id="8.1-tuple-of-bools"),
+    pytest.param("8.2", masked_mean, id="8.2-numpy-where"),
+    pytest.param("8.2", masked_mean_tf, id="8.2-tf"),
+    pytest.param("8.2", masked_mean_loop, id="8.2-loop-over-reviews"),
+    pytest.param("8.3", delete_word, id="8.3-take_along_axis"),
+    pytest.param("8.3", delete_word_rows, id="8.3-lists-from-np-delete"),
+    pytest.param("8.3", shift_left, id="8.3-shift-left-loop"),
+    pytest.param("8.4", bound, id="8.4-float"),
+    pytest.param("8.4", order_blind_bound_vectorised(always), id="8.4-vectorised"),
+    pytest.param("8.4", np.float32(bound), id="8.4-float32"),
+]
+
+WRONG = [
+    # 8.1
+    pytest.param("8.1", [bag_of_words_label(text.split()) for text in reviews_8_1],
+                 "Only the word directly before a sentiment word can flip it",
+                 id="8.1-any-not-flips"),
+    pytest.param("8.1", [scope_label(text.split()) for text in reviews_8_1],
+                 "Only the word directly before", id="8.1-not-flips-all-that-follows"),
+    # generic: labels the wrong way round, or one missing
+    pytest.param("8.1", [1 - label for label in labels], "Only the word directly before",
+                 id="8.1-labels-inverted"),
+    pytest.param("8.1", labels[:-1], "Only the word directly before", id="8.1-five-labels"),
+    # 8.2
+    pytest.param("8.2", lambda h, lens: masked_mean(h, lens, select=False),
+                 "select with a mask rather than multiplying by it", id="8.2-multiplied-by-mask"),
+    pytest.param("8.2", lambda h, lens: masked_mean(h, lens, divisor=h.shape[1]),
+                 "divide by each review's own length", id="8.2-divided-by-T"),
+    pytest.param("8.2", lambda h, lens: h.mean(axis=1), "Padding may hold anything, even NaN",
+                 id="8.2-plain-mean"),
+    pytest.param("8.2", lambda h, lens: np.nanmean(h, axis=1), "Padding may hold anything",
+                 id="8.2-nanmean-skips-only-nan"),
+    # generic: an empty review (valid length 0) gives NaN; the hint does not mention it
+    pytest.param("8.2", lambda h, lens: masked_mean(h, lens, divisor=lens[:, None]),
+                 "divide by each review's own length", id="8.2-empty-review-divides-by-0"),
+    # 8.3
+    pytest.param("8.3", lambda *args: shift_left(*args, shorten=False),
+                 "shorten the valid length by one", id="8.3-length-kept"),
+    pytest.param("8.3", replaced_by_0, "Shift the words after the deleted one a place to the "
+                 "left", id="8.3-replaced-by-0"),
+    pytest.param("8.3", lambda ids, lens, positions: shift_left(ids, lens, positions + 1),
+                 "Shift the words after the deleted one", id="8.3-deleted-the-next-word"),
+    # misleading: the inputs were modified, the hint speaks of shifting
+    pytest.param("8.3", lambda *args: shift_left(*args, copy=False), "Shift the words",
+                 id="8.3-inputs-modified"),
+    pytest.param("8.3", lambda *args: shift_left(*args, zero_fill=False), "put a 0 at the end",
+                 id="8.3-no-0-at-the-end"),
+    # 8.4
+    pytest.param("8.4", order_blind_bound(always, lambda positive, nots: positive),
+                 "number of `not`s", id="8.4-grouped-by-sentiment-only"),
+    pytest.param("8.4", order_blind_bound(always, lambda positive, nots: zip(
+        positive, [n > 0 for n in nots])), "number of `not`s", id="8.4-any-not-not-count"),
+    pytest.param("8.4", max(always.labels.mean(), 1 - always.labels.mean()),
+                 "let each group vote", id="8.4-majority-label"),
+    # generic: the chapter's test set (half the reviews with a distractor), or a percentage
+    pytest.param("8.4", order_blind_bound(make_reviews(**CHAPTER8_DATA["test"])),
+                 "Group the reviews", id="8.4-chapter-test-set"),
+    pytest.param("8.4", 100 * bound, "Group the reviews", id="8.4-percent"),
+]
+
+
+@pytest.mark.parametrize("exercise_id, answer", RIGHT)
+def test_right_answer_is_accepted(exercise_id, answer):
+    assert_accepted(exercise_id, answer)
+
+
+@pytest.mark.parametrize("exercise_id, answer, diagnosis", WRONG)
+def test_typical_mistake_gets_its_diagnosis(exercise_id, answer, diagnosis):
+    assert_diagnosed(exercise_id, answer, diagnosis, EXPECTED[exercise_id])
+
+
+def test_tables_cover_every_exercise_of_the_chapter():
+    assert_tables_cover("attn_lib.exercises.ch08", RIGHT, WRONG)
