@@ -58,7 +58,8 @@ from nbclient import NotebookClient
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BINDER = ROOT / "binder"
 sys.path.insert(0, str(ROOT / "scripts"))
-from check_colab import BOOK_ENV, problems  # noqa: E402
+from check_colab import NOT_IN_COLAB, problems  # noqa: E402
+from run_notebooks import chapters  # noqa: E402
 
 ENV_BUDGET_BYTES = 1.5e9  # installed environment (the whole venv)
 MEMORY_BUDGET_BYTES = 1e9  # one chapter's kernel; mybinder.org's guaranteed memory
@@ -226,7 +227,7 @@ def site_packages(venv):
 
 def reader_env():
     """This process's environment without the book's variables (the kernel inherits it)."""
-    return {name: value for name, value in os.environ.items() if name not in BOOK_ENV}
+    return {name: value for name, value in os.environ.items() if name not in NOT_IN_COLAB}
 
 
 def jupyterlab_server_rss(venv):
@@ -356,8 +357,7 @@ def main():
         if server is None:
             over.append("JupyterLab did not start")
 
-        paths = [p.resolve() for p in args.notebooks] or sorted(
-            (ROOT / "notebooks").glob("[0-9]*.ipynb"))
+        paths = [p.resolve() for p in args.notebooks] or chapters()
         kernel_dir = venv / "share/jupyter/kernels"
         print(f"\n{'chapter':<40} {'seconds':>8} {'peak MB':>8} {'errors':>7} {'stderr':>7}"
               f"  (budget {MEMORY_BUDGET_BYTES / 1e6:,.0f} MB; load average "

@@ -36,7 +36,7 @@ import nbformat
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-from run_notebooks import PERTURBED_ENV, execute_node  # noqa: E402
+from run_notebooks import PERTURBED_ENV, chapters, execute_node  # noqa: E402
 
 SEED_CALL = re.compile(r"set_random_seed\(\s*0\s*\)")
 NUMERICS = {"this CPU": {}, "SSE4.1": PERTURBED_ENV}
@@ -91,8 +91,7 @@ def main():
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--write", type=pathlib.Path, help="also write the table here")
     args = parser.parse_args()
-    paths = [p.resolve() for p in args.notebooks] or [
-        p for p in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")) if trains(p)]
+    paths = [p.resolve() for p in args.notebooks] or [p for p in chapters() if trains(p)]
     results, problems, start = {}, [], time.perf_counter()
     for path in paths:
         chapter = path.stem.split("_")[0]

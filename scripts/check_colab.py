@@ -6,7 +6,7 @@
 scripts/check_colab.sh builds that environment (Colab's versions, or the floor versions
 of pyproject.toml) and calls this. Each chapter is copied into an empty temporary
 folder and run there from top to bottom with nbclient, without the book's environment
-variables (the kernel sees none of `run_notebooks.QUIET_ENV`, `PERTURBED_ENV` or
+variables (the kernel sees none of `run_notebooks.BOOK_ENV`, `PERTURBED_ENV` or
 MPLBACKEND: a reader's Colab sets none of them), and with `allow_errors=True`, so that
 every chapter runs to its end and every problem is listed. The committed notebooks are
 only read. It prints, per chapter, the seconds, the error outputs and the stderr
@@ -25,10 +25,10 @@ import nbformat
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
-from run_notebooks import PERTURBED_ENV, QUIET_ENV
+from run_notebooks import BOOK_ENV, PERTURBED_ENV, chapters
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-BOOK_ENV = [*QUIET_ENV, *PERTURBED_ENV, "MPLBACKEND"]
+NOT_IN_COLAB = [*BOOK_ENV, *PERTURBED_ENV, "MPLBACKEND"]  # names a reader's kernel lacks
 
 
 def run(path, kernel_dir, kernel_name, timeout):
@@ -75,9 +75,9 @@ def main():
     parser.add_argument("--out", type=pathlib.Path, help="save the executed copies here")
     parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
     args = parser.parse_args()
-    for name in BOOK_ENV:  # the kernel inherits this process's environment
+    for name in NOT_IN_COLAB:  # the kernel inherits this process's environment
         os.environ.pop(name, None)
-    paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    paths = args.notebooks or chapters()
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
     rows, failed = [], False

@@ -38,7 +38,6 @@ def _load_env_module():
 
 ENV = _load_env_module()  # READER_ENV, BOOK_ENV and apply(env)
 BOOK_ENV = ENV.BOOK_ENV
-QUIET_ENV = BOOK_ENV  # the older name, imported by scripts/check_colab.py and a test
 # Other numerics, as on a reader's CPU with other vector instructions: oneDNN (which
 # TensorFlow's CPU matmuls call) is held to SSE4.1 kernels, which sum in another
 # order than the AVX2 or AVX-512 kernels of any recent CPU. Trained weights then

@@ -7,7 +7,7 @@ Answers are built from the chapter's data as its worked solutions build them.
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_exercises import assert_accepted, assert_diagnosed, assert_tables_cover
+from exercise_tables import table_tests
 
 from attn_lib import NadarayaWatson, reference
 from attn_lib.data import CHAPTER1_DATA, make_kernel_regression
@@ -102,15 +102,6 @@ WRONG = [
 ]
 
 
-@pytest.mark.parametrize("exercise_id, answer", RIGHT)
-def test_right_answer_is_accepted(exercise_id, answer):
-    assert_accepted(exercise_id, answer)
-
-
-@pytest.mark.parametrize("exercise_id, answer, diagnosis", WRONG)
-def test_typical_mistake_gets_its_diagnosis(exercise_id, answer, diagnosis):
-    assert_diagnosed(exercise_id, answer, diagnosis, EXPECTED[exercise_id])
-
-
-def test_tables_cover_every_exercise_of_the_chapter():
-    assert_tables_cover("attn_lib.exercises.ch01", RIGHT, WRONG)
+(test_right_answer_is_accepted, test_typical_mistake_gets_its_diagnosis,
+ test_tables_cover_every_exercise_of_the_chapter) = table_tests(
+    "attn_lib.exercises.ch01", RIGHT, WRONG, EXPECTED)

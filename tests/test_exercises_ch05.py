@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_exercises import assert_accepted, assert_diagnosed, assert_tables_cover
+from exercise_tables import table_tests
 
 from attn_lib import reference
 from attn_lib.diagnostics import attention_weights_bytes
@@ -149,15 +149,6 @@ WRONG = [
 ]
 
 
-@pytest.mark.parametrize("exercise_id, answer", RIGHT)
-def test_right_answer_is_accepted(exercise_id, answer):
-    assert_accepted(exercise_id, answer)
-
-
-@pytest.mark.parametrize("exercise_id, answer, diagnosis", WRONG)
-def test_typical_mistake_gets_its_diagnosis(exercise_id, answer, diagnosis):
-    assert_diagnosed(exercise_id, answer, diagnosis, EXPECTED[exercise_id])
-
-
-def test_tables_cover_every_exercise_of_the_chapter():
-    assert_tables_cover("attn_lib.exercises.ch05", RIGHT, WRONG)
+(test_right_answer_is_accepted, test_typical_mistake_gets_its_diagnosis,
+ test_tables_cover_every_exercise_of_the_chapter) = table_tests(
+    "attn_lib.exercises.ch05", RIGHT, WRONG, EXPECTED)

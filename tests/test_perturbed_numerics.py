@@ -12,7 +12,7 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-from run_notebooks import PERTURBED_ENV, QUIET_ENV  # noqa: E402
+from run_notebooks import BOOK_ENV, PERTURBED_ENV  # noqa: E402
 
 TRAIN = """
 import attn_lib, keras, numpy as np
@@ -30,7 +30,7 @@ print(repr(history.history["loss"][-1]))  # every digit of the float32 loss
 
 
 def final_loss(extra_env):
-    env = {**os.environ, **QUIET_ENV, **extra_env}
+    env = {**os.environ, **BOOK_ENV, **extra_env}
     result = subprocess.run([sys.executable, "-c", TRAIN], env=env, capture_output=True,
                             text=True, check=True, cwd=ROOT)
     return result.stdout.strip()
