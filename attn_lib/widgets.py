@@ -53,12 +53,24 @@ _SCRIPT = """
 """
 
 
+def _is_pair(item):
+    return isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
+
+
+def _is_slider(values):
+    """A control is a slider when its values are plain numbers (not booleans, not labelled):
+    anything else is a named choice, shown as a dropdown."""
+    return all(isinstance(v, Number) and not isinstance(v, bool) for v in values)
+
+
 def _options(values):
     """``[(label, value), ...]`` from plain values or ``(label, value)`` pairs."""
     options = []
     for item in values:
-        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+        if _is_pair(item):
             options.append(item)
+        elif isinstance(item, bool):
+            options.append(("yes" if item else "no", item))
         else:
             label = f"{item:g}" if isinstance(item, float) else str(item)
             options.append((label, item))
@@ -102,6 +114,7 @@ class InteractiveFigure:
     def __init__(self, draw, controls, defaults, dpi, description):
         self.names = list(controls)
         self.options = [_options(controls[name]) for name in self.names]
+        self.sliders = [_is_slider(controls[name]) for name in self.names]
         self.defaults = [
             self._default_index(name, options, defaults)
             for name, options in zip(self.names, self.options)
@@ -148,9 +161,10 @@ class InteractiveFigure:
         }
         index = self._frame_index(self.defaults)
         controls = []
-        for name, options, default in zip(self.names, self.options, self.defaults):
+        for name, options, default, slider in zip(self.names, self.options, self.defaults,
+                                                  self.sliders):
             label = html.escape(name.replace("_", " "))
-            if all(isinstance(v, Number) for _, v in options):
+            if slider:
                 controls.append(
                     f'<label>{label} <input type="range" min="0" max="{len(options) - 1}" '
                     f'step="1" value="{default}" data-control="{html.escape(name)}"> '
@@ -192,9 +206,9 @@ class InteractiveFigure:
         # The live UI switches between the same pre-rendered frames: no kernel work and
         # no display messages when a control moves, so it also behaves under nbval.
         controls = []
-        for name, options, default in zip(self.names, self.options, self.defaults):
-            kind = (ipywidgets.SelectionSlider
-                    if all(isinstance(v, Number) for _, v in options) else ipywidgets.Dropdown)
+        for name, options, default, slider in zip(self.names, self.options, self.defaults,
+                                                  self.sliders):
+            kind = ipywidgets.SelectionSlider if slider else ipywidgets.Dropdown
             labelled = [(label, i) for i, (label, _) in enumerate(options)]
             controls.append(kind(options=labelled, value=default,
                                  description=name.replace("_", " "),
@@ -235,8 +249,10 @@ def interactive_figure(draw, controls, defaults=None, dpi=80, description=None):
     Args:
         draw: function called as ``draw(**values)`` with one keyword per control;
             it draws a matplotlib figure and returns it (or leaves it current).
-        controls: ``{name: values}``; `values` is a short list of numbers (shown as
-            a slider) or strings/``(label, value)`` pairs (shown as a dropdown).
+        controls: ``{name: values}``; `values` is a short list of numbers in
+            increasing order (shown as a slider), or a named choice: strings,
+            booleans (labelled yes/no) or ``(label, value)`` pairs (shown as a
+            dropdown).
         defaults: optional ``{name: value}`` for the first picture (else the first
             value of each control).
         dpi: resolution of the pre-rendered frames.
@@ -246,7 +262,8 @@ def interactive_figure(draw, controls, defaults=None, dpi=80, description=None):
         An :class:`InteractiveFigure`; make it the last expression of a cell.
 
     Raises:
-        ValueError: no controls, a control with no values, more than
+        ValueError: no controls, a control with no values, numbers not in
+            increasing order, more than
             ``MAX_FRAMES`` combinations, or frames over ``MAX_BYTES`` in all.
         TypeError: `draw` is not callable.
 
@@ -270,6 +287,12 @@ def interactive_figure(draw, controls, defaults=None, dpi=80, description=None):
     for name, values in controls.items():
         if len(values) == 0:
             raise ValueError(f"Control '{name}' needs at least one value. Received: []")
+        values = list(values)
+        if _is_slider(values) and any(a >= b for a, b in zip(values, values[1:])):
+            raise ValueError(
+                f"The values of slider '{name}' must increase, so that the slider runs in "
+                f"order; put the starting value in `defaults`. Received: {values}"
+            )
         total *= len(values)
     if total > MAX_FRAMES:
         raise ValueError(

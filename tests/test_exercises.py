@@ -6,6 +6,7 @@ one of typical mistakes per chapter, with the helpers of `exercise_tables.py`.
 
 import collections
 import contextlib
+import dataclasses
 import io
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 from exercise_tables import feedback, giveaways
 
 from attn_lib import exercises
-from attn_lib.exercises import check, exercise, is_correct
+from attn_lib.exercises import LIBRARY, check, diagnosis, exercise, is_correct
 
 # ---------------------------------------------------------------------------------------------
 # The framework
@@ -21,21 +22,50 @@ from attn_lib.exercises import check, exercise, is_correct
 
 @pytest.fixture
 def registered():
-    exercise("0.99", hint="think of the number of the beast")(lambda answer: answer == 666)
+    exercise("0.99", hint="think of the number of the beast",
+             mistakes={"upside_down": "you turned it upside down"})(
+        lambda answer: True if answer == 666 else "upside_down" if answer == 999 else False)
     yield "0.99"
     exercises._CHECKS.pop("0.99")
 
 
+@pytest.fixture
+def implement_softmax():
+    """An exercise that asks for a masked softmax, which attn_lib has."""
+    from attn_lib import masking, reference
+
+    def check_it(answer):
+        scores = np.array([[0.0, 1.0, 2.0]])
+        return bool(np.allclose(answer(scores), reference.softmax(scores)))
+
+    exercise("0.98", hint="exponentiate, then normalise",
+             implements=(masking.masked_softmax, reference.masked_softmax))(check_it)
+    yield "0.98"
+    exercises._CHECKS.pop("0.98")
+
+
 def test_check_says_correct_without_printing_the_answer(registered):
     assert feedback(registered, 666) == "Exercise 0.99: correct. Well done!\n"
-    assert is_correct(registered, 666)
+    assert is_correct(registered, 666) and diagnosis(registered, 666) is None
 
 
-def test_check_gives_the_hint_for_a_wrong_answer(registered):
+def test_check_gives_the_general_hint_for_an_unrecognised_mistake(registered):
     printed = feedback(registered, 1)
     assert printed == "Exercise 0.99: not yet. Hint: think of the number of the beast\n"
     assert "666" not in printed
-    assert not is_correct(registered, 1)
+    assert not is_correct(registered, 1) and diagnosis(registered, 1) is False
+
+
+def test_check_names_a_recognised_mistake_with_its_own_hint(registered):
+    assert feedback(registered, 999) == "Exercise 0.99: not yet. Hint: you turned it upside down\n"
+    assert diagnosis(registered, 999) == "upside_down"
+
+
+def test_a_mistake_name_without_a_hint_is_a_bug_of_the_check(registered):
+    exercises._CHECKS["0.99"] = dataclasses.replace(exercises._CHECKS["0.99"],
+                                                    check=lambda answer: "typo")
+    with pytest.raises(KeyError, match="unknown mistake 'typo'"):
+        check(registered, 1)
 
 
 def test_placeholder_answer_prints_a_reminder(registered):
@@ -43,7 +73,8 @@ def test_placeholder_answer_prints_a_reminder(registered):
 
 
 def test_a_check_that_raises_counts_as_wrong_and_says_why(registered):
-    exercises._CHECKS["0.99"] = (lambda answer: answer.shape == (2,), "a hint")
+    exercises._CHECKS["0.99"] = dataclasses.replace(
+        exercises._CHECKS["0.99"], check=lambda answer: answer.shape == (2,), hint="a hint")
     assert feedback(registered, 5) == (
         "Exercise 0.99: not yet. Hint: a hint "
         "(Checking raised AttributeError: 'int' object has no attribute 'shape')\n")
@@ -57,8 +88,36 @@ def test_check_returns_nothing_so_a_notebook_shows_no_answer(registered):
 def test_unknown_exercise_and_double_registration_are_errors(registered):
     with pytest.raises(KeyError, match="No exercise '9.9'. Known exercises: .*0.99"):
         check("9.9", 1)
+    with pytest.raises(KeyError, match="No exercise '9.9'"):
+        check("9.9", None)
     with pytest.raises(ValueError, match="registered twice"):
         exercise("0.99", hint="")(lambda answer: True)
+
+
+def own_softmax(scores):
+    e = np.exp(scores - scores.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def test_an_implementation_of_its_own_is_accepted(implement_softmax):
+    assert is_correct(implement_softmax, own_softmax)
+
+
+@pytest.mark.parametrize("call", ["module attribute", "imported name", "through a helper"])
+def test_an_answer_that_calls_the_function_it_should_implement_is_not_accepted(
+        implement_softmax, call):
+    import attn_lib
+    from attn_lib import masked_softmax
+
+    def helper(scores):
+        return attn_lib.reference.masked_softmax(scores)
+
+    answer = {"module attribute": lambda scores: attn_lib.masked_softmax(scores),
+              "imported name": lambda scores: masked_softmax(scores),
+              "through a helper": helper}[call]
+    assert diagnosis(implement_softmax, answer) == LIBRARY
+    assert "`masked_softmax`" in feedback(implement_softmax, answer)
+    assert attn_lib.masked_softmax is masked_softmax  # the spies are gone afterwards
 
 
 def all_exercise_ids():
@@ -76,7 +135,8 @@ def test_no_check_accepts_a_junk_answer(exercise_id, junk):
 def test_every_chapter_registers_at_least_three_exercises():
     chapters = collections.Counter(exercise_id.split(".")[0] for exercise_id in
                                    all_exercise_ids())
-    assert sorted(chapters) == [str(n) for n in range(1, 9)]
+    assert sorted(chapters) == [str(n) for n in range(0, 9)]
+    assert chapters.pop("0") >= 1  # chapter 0 is an overview with one exercise
     assert min(chapters.values()) >= 3
 
 

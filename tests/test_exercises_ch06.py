@@ -1,5 +1,5 @@
 """Chapter 6's exercise checks (`attn_lib/exercises/ch06.py`): right answers in several forms
-pass; the typical mistakes fail with a diagnosis that does not give the answer away.
+pass; the classic mistakes fail with the hint that names them, without giving the answer away.
 """
 
 import keras
@@ -8,7 +8,8 @@ import pytest
 import tensorflow as tf
 from exercise_tables import table_tests
 
-from attn_lib.multihead import MultiHeadAttention, split_heads
+import attn_lib
+from attn_lib.multihead import MultiHeadAttention
 
 # ---------------------------------------------------------------------------------------------
 # 6.1: parameters of MultiHeadAttention(num_heads=8, key_dim=32) on d_model = 512
@@ -31,9 +32,15 @@ by_hand = 3 * projection + output
 
 
 def split_heads_numpy(x, num_heads):
+    """The worked solution."""
     batch, length, features = x.shape
     x = x.reshape(batch, length, num_heads, features // num_heads)  # (B, T, h, d)
     return x.transpose(0, 2, 1, 3)  # (B, h, T, d)
+
+
+def split_heads_tf(x, num_heads):
+    x = tf.reshape(x, (x.shape[0], x.shape[1], num_heads, -1))
+    return tf.transpose(x, (0, 2, 1, 3))
 
 
 def split_heads_by_slicing(x, num_heads):
@@ -57,13 +64,15 @@ def frequencies(d_model, exponents=None):
     return 1.0 / 10000 ** (exponents / d_model)
 
 
-def shift_matrix(d_model, k, omega=None):
-    """The worked solution: a 2x2 rotation by the angle w*k per (sin, cos) pair."""
+def shift_matrix(d_model, k, omega=None, halves=False, signs=(-1, 1)):
+    """The worked solution: a 2x2 rotation by the angle w*k per (sin, cos) pair; the
+    keywords reproduce the usual mistakes."""
     omega = frequencies(d_model) if omega is None else omega
     M = np.zeros((d_model, d_model))
     for i, w in enumerate(omega):
         c, s = np.cos(w * k), np.sin(w * k)
-        M[2 * i:2 * i + 2, 2 * i:2 * i + 2] = [[c, -s], [s, c]]
+        a, b = (i, i + d_model // 2) if halves else (2 * i, 2 * i + 1)
+        M[a, a], M[a, b], M[b, a], M[b, b] = c, signs[0] * s, signs[1] * s, c
     return M
 
 
@@ -83,6 +92,11 @@ def shift_matrix_tf(d_model, k):
         [tf.linalg.LinearOperatorFullMatrix(b) for b in tf.unstack(blocks)]).to_dense()
 
 
+def shift_matrix_by_powers(d_model, k):
+    """M_1 (one step) raised to the power k; a negative power inverts it."""
+    return np.linalg.matrix_power(shift_matrix(d_model, 1), k)
+
+
 EXPECTED = {"6.1": by_hand, "6.2": None, "6.3": None}
 
 RIGHT = [
@@ -91,60 +105,68 @@ RIGHT = [
     pytest.param("6.1", count_params(keras.layers.MultiHeadAttention(num_heads=h,
                                                                       key_dim=key_dim)),
                  id="6.1-keras-layer-count_params"),
-    pytest.param("6.1", np.int64(by_hand), id="6.1-numpy-int64"),
+    pytest.param("6.1", np.int64(4 * 512 * 256 + 3 * 256 + 512), id="6.1-by-hand-numpy-int64"),
     pytest.param("6.1", float(by_hand), id="6.1-integral-float"),
     pytest.param("6.2", split_heads_numpy, id="6.2-numpy-reshape-transpose"),
-    pytest.param("6.2", split_heads, id="6.2-attn_lib-split_heads-tf"),
+    pytest.param("6.2", split_heads_tf, id="6.2-tf-reshape-transpose"),
     pytest.param("6.2", lambda x, n: reshape(x, n, "BThd").swapaxes(1, 2), id="6.2-swapaxes"),
     pytest.param("6.2", split_heads_by_slicing, id="6.2-stacked-slices"),
     pytest.param("6.3", shift_matrix, id="6.3-loop"),
     pytest.param("6.3", shift_matrix_vectorised, id="6.3-vectorised"),
     pytest.param("6.3", shift_matrix_tf, id="6.3-tf-block-diagonal"),
-    pytest.param("6.3", lambda d, k: shift_matrix(d, -k).T if k < 0 else shift_matrix(d, k),
-                 id="6.3-negative-k-as-transpose"),
+    pytest.param("6.3", shift_matrix_by_powers, id="6.3-power-of-one-step"),
 ]
 
-WRONG = [
+MISTAKES = [
     # 6.1
-    pytest.param("6.1", 4 * (d_model * d_model + d_model), "key_dim is not d_model / h here",
+    pytest.param("6.1", 4 * (d_model * d_model + d_model), "key_dim_from_heads",
                  id="6.1-key_dim-as-d_model-over-h"),
-    pytest.param("6.1", 3 * d_model * h * key_dim + h * key_dim * d_model,
-                 "and the four bias vectors", id="6.1-no-biases"),
-    pytest.param("6.1", 3 * projection + h * key_dim * d_model, "and the four bias vectors",
+    pytest.param("6.1", 4 * d_model * h * key_dim, "no_biases", id="6.1-no-biases"),
+    pytest.param("6.1", 3 * projection + h * key_dim * d_model, "output_bias",
                  id="6.1-no-output-bias"),
-    pytest.param("6.1", 3 * projection, "W_o (h*key_dim x d_model)", id="6.1-forgot-W_o"),
-    pytest.param("6.1", projection + output, "Count W_q, W_k, W_v", id="6.1-one-projection"),
-    # generic: per head, or in millions
-    pytest.param("6.1", by_hand // h, "Count W_q, W_k, W_v", id="6.1-per-head"),
-    pytest.param("6.1", round(by_hand / 1e6, 2), "Count W_q, W_k, W_v", id="6.1-in-millions"),
+    pytest.param("6.1", 4 * projection, "output_bias", id="6.1-output-bias-of-size-h*key_dim"),
+    pytest.param("6.1", 3 * projection, "no_output_projection", id="6.1-forgot-W_o"),
+    pytest.param("6.1", projection + output, "one_projection", id="6.1-one-projection"),
+    pytest.param("6.1", count_params(MultiHeadAttention(num_heads=1, key_dim=key_dim)),
+                 "per_head", id="6.1-one-head"),
+    pytest.param("6.1", round(by_hand / 1e6, 2), "millions", id="6.1-in-millions"),
     # 6.2
-    pytest.param("6.2", lambda x, n: reshape(x, n, "BhTd"),
-                 "A reshape only regroups numbers in memory order", id="6.2-bare-reshape-buggy"),
-    pytest.param("6.2", lambda x, n: reshape(x, n, "BThd"),
-                 "then move the head axis in front of the positions", id="6.2-no-transpose"),
-    pytest.param("6.2", lambda x, n: reshape(x, n, "BTdh").transpose(0, 3, 1, 2),
-                 "first split the last axis into (h, d)", id="6.2-split-into-(d,h)"),
+    pytest.param("6.2", lambda x, n: reshape(x, n, "BhTd"), "bare_reshape",
+                 id="6.2-split_heads_buggy"),
+    pytest.param("6.2", lambda x, n: tf.reshape(x, (x.shape[0], n, x.shape[1], -1)),
+                 "bare_reshape", id="6.2-tf-bare-reshape"),
+    pytest.param("6.2", lambda x, n: reshape(x, n, "BThd"), "no_transpose",
+                 id="6.2-no-transpose"),
+    pytest.param("6.2", lambda x, n: reshape(x, n, "BTdh").transpose(0, 3, 1, 2), "d_h_split",
+                 id="6.2-split-into-(d,h)"),
     pytest.param("6.2", lambda x, n: x.transpose(0, 2, 1).reshape(reshape(x, n, "BhTd").shape),
-                 "A reshape only regroups numbers in memory order", id="6.2-transpose-first"),
+                 "transpose_first", id="6.2-transpose-first"),
+    pytest.param("6.2", lambda x, n: reshape(x, n, "BThd").transpose(0, 2, 3, 1), "axis_order",
+                 id="6.2-(B,h,d,T)"),
+    pytest.param("6.2", lambda x, n: np.stack(np.split(x, n, axis=-1)), "axis_order",
+                 id="6.2-np.split-stacked-in-front"),
+    pytest.param("6.2", lambda x, n: attn_lib.multihead.split_heads(x, n), "library",
+                 id="6.2-calls-attn_lib-split_heads"),
     # 6.3
-    pytest.param("6.3", lambda d, k: shift_matrix(d, -k), "turns it by the angle w*k",
-                 id="6.3-inverse-rotation"),
-    pytest.param("6.3", lambda d, k: shift_matrix(d, k).T, "turns it by the angle w*k",
+    pytest.param("6.3", lambda d, k: shift_matrix(d, -k), "inverse", id="6.3-inverse-rotation"),
+    pytest.param("6.3", lambda d, k: shift_matrix(d, k).T, "inverse",
                  id="6.3-rotation-for-column-vectors"),
-    pytest.param("6.3", lambda d, k: np.eye(d), "Write that 2x2 rotation per pair",
-                 id="6.3-identity"),
-    pytest.param("6.3", lambda d, k: shift_matrix(d, abs(k)), "turns it by the angle w*k",
+    pytest.param("6.3", lambda d, k: shift_matrix(d, abs(k)), "negative_k",
                  id="6.3-positive-k-only"),
     pytest.param("6.3", lambda d, k: np.stack([shift_matrix(d, k)[i:i + 2, i:i + 2]
                                                for i in range(0, d, 2)]),
-                 "expected a (d_model, d_model) matrix, (16, 16); got (8, 2, 2)",
-                 id="6.3-the-blocks-not-the-matrix"),
-    # generic: the hint does not point at the frequencies
+                 "blocks", id="6.3-the-blocks-not-the-matrix"),
     pytest.param("6.3", lambda d, k: shift_matrix(d, k, frequencies(d, np.arange(d // 2))),
-                 "frequency w", id="6.3-wrong-frequencies"),
+                 "frequencies", id="6.3-exponent-i-not-2i"),
+    pytest.param("6.3", lambda d, k: shift_matrix(d, 1), "ignores_k", id="6.3-one-step-only"),
+    pytest.param("6.3", lambda d, k: shift_matrix(d, k, halves=True), "halves",
+                 id="6.3-sines-first-cosines-after"),
+    pytest.param("6.3", lambda d, k: shift_matrix(d, k, signs=(1, 1)), "not_rotation",
+                 id="6.3-no-minus-sign"),
 ]
 
 
-(test_right_answer_is_accepted, test_typical_mistake_gets_its_diagnosis,
+(test_right_answer_is_accepted, test_known_mistake_is_rejected_without_giving_the_answer_away,
+ test_most_of_the_bank_gets_its_own_hint, test_no_hint_gives_the_answer_away,
  test_tables_cover_every_exercise_of_the_chapter) = table_tests(
-    "attn_lib.exercises.ch06", RIGHT, WRONG, EXPECTED)
+    "attn_lib.exercises.ch06", RIGHT, MISTAKES, EXPECTED)

@@ -49,6 +49,20 @@ def test_static_html_has_a_slider_a_dropdown_and_starts_at_the_default_frame():
     assert shown == data["frames"][2]  # width=2 (index 1) with kind="line" (index 0)
 
 
+def test_named_choices_are_dropdowns_and_numbers_sliders_in_increasing_order():
+    figure = interactive_figure(draw, {"width": [1, 2], "kind": [("a line", "line"),
+                                                               ("dots", "dots")]})
+    scaled = interactive_figure(lambda scaled: draw(2 if scaled else 1), {"scaled": [False,
+                                                                             True]})
+    assert figure.sliders == [True, False] and scaled.sliders == [False]
+    assert [label for label, _ in scaled.options[0]] == ["no", "yes"]
+    assert 'type="range"' not in scaled.html and "<select" in scaled.html
+    live = [type(control) for control in scaled.widget.children[0].children]
+    assert live == [ipywidgets.Dropdown]
+    with pytest.raises(ValueError, match=r"slider 'width' must increase.*\[5, 8, 3\]"):
+        interactive_figure(draw, {"width": [5, 8, 3]})
+
+
 def test_display_bundle_holds_the_live_widget_and_the_static_html():
     figure = interactive_figure(draw, {"width": [1, 2]})
     data, _ = DisplayFormatter().format(figure)  # what IPython sends to the front end
