@@ -133,7 +133,7 @@ class DotProductAttention(AttentionLayer):
 
 @_register
 class AdditiveAttention(AttentionLayer):
-    """Additive (Bahdanau) attention, ``score(q, k) = w_vᵀ tanh(W_q q + W_k k)``.
+    """Additive (Bahdanau) attention, ``score(q, k) = w_v · tanh(q W_q + k W_k)``.
 
     Queries and keys may differ in size; W_q, W_k, w_v are learned (Keras' layer has none).
 

@@ -65,7 +65,7 @@ def dot_product_attention(queries, keys, values, valid_lens=None, mask=None, sca
 
 
 def additive_attention(queries, keys, values, W_q, W_k, w_v, valid_lens=None, mask=None):
-    """Bahdanau scores w_vᵀ tanh(W_q q + W_k k).
+    """Bahdanau scores w_v · tanh(q W_q + k W_k).
 
     ``W_q`` is ``(dq, h)``, ``W_k`` is ``(dk, h)``, ``w_v`` is ``(h,)`` or ``(h, 1)``.
     """

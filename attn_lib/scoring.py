@@ -9,7 +9,7 @@ keys ``(B, Tv, dk)`` and return scores ``(B, Tq, Tv)``.
 score              formula                          parameters          extra memory
 =================  ===============================  ==================  ===========
 dot product        q·k / √d                         none                (B, Tq, Tv)
-additive           w_vᵀ tanh(W_q q + W_k k)         W_q, W_k, w_v       (B, Tq, Tv, h)
+additive           w_v · tanh(q W_q + k W_k)        W_q, W_k, w_v       (B, Tq, Tv, h)
 general/bilinear   q W kᵀ                           W (dq, dk)          (B, Tq, Tv)
 Gaussian kernel    -‖q - k‖² / (2σ²)                the width σ         (B, Tq, Tv, d)
 =================  ===============================  ==================  ===========
@@ -59,7 +59,7 @@ def _dot_product_scores(queries, keys, scaled=True):
 
 
 def additive_scores(queries, keys, W_q, W_k, w_v):
-    """Bahdanau's ``w_vᵀ tanh(W_q q + W_k k)`` for every query–key pair.
+    """Bahdanau's ``w_v · tanh(q W_q + k W_k)`` for every query–key pair.
 
     Args:
         queries: ``(B, Tq, dq)``.

@@ -7,7 +7,8 @@ This is the one way notebooks are executed before they are committed, so every
 chapter is run with the same environment as nbval uses in the tests: the
 kernel of this Python, the notebook's folder as working directory, TensorFlow's
 log noise off and hashing fixed (`BOOK_ENV` of attn_lib/_env.py, which
-scripts/test.sh exports too: `--book-env` prints it). It prints each
+scripts/test.sh exports too: `--book-env` prints it). Before it runs a chapter it
+folds the chapter's solution and answer cells (`chapter_layout.collapse`). It prints each
 notebook's wall-clock time. Widget state is not stored (the website shows the
 pre-rendered frames of attn_lib.widgets instead, and a partial widget state
 breaks GitHub's notebook viewer).
@@ -23,6 +24,7 @@ import sys
 import time
 
 import nbformat
+from chapter_layout import collapse
 from nbclient import NotebookClient
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -51,7 +53,7 @@ def execute(path, env=None, allow_errors=False, timeout=600):
 
     `env` adds variables to `BOOK_ENV` for the kernel. The file is not written.
     """
-    nb = nbformat.read(path, as_version=4)
+    nb = collapse(nbformat.read(path, as_version=4))
     return execute_node(nb, path.parent, env, allow_errors, timeout)
 
 

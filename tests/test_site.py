@@ -6,7 +6,8 @@ Builds the site with warnings as errors (or reuses a fresh `_build/html` when
 aborted. Protects: the site is self-contained (no CDN, fonts or analytics); pages
 load without script errors; math is typeset; images load; prev/next and sidebar
 links lead to the right pages; search works; launch buttons point at the
-repository of `_config.yml`; hidden solutions open; every widget output shows its
+repository of `_config.yml`; hidden solutions open, under a toggle named "Solution
+N.M (try first)"; deep dives and answers are folded and open; every widget output shows its
 static "frames" figure, or a note that it needs a kernel, and no live widget view
 (the site has no widget manager); the frames figures respond to their controls.
 Full-page screenshots go to `_build/screenshots/<docname>.png`.
@@ -165,6 +166,10 @@ def visit(browser, docname):
     report["frames"] = page.locator(".attn-frames").count()
     report["live_only_notes"] = page.locator(".attn-live-only").count()
     report["widget_views"] = page.locator(f'script[type="{WIDGET_VIEW}"]').count()
+    report["solution_prompts"] = page.eval_on_selector_all(
+        "details.hide > summary", "ss => ss.map(s => s.textContent.trim())")
+    report["folded"] = page.evaluate("""() => ["deep-dive", "answer"].map(kind =>
+        Array.from(document.querySelectorAll("details." + kind)).map(d => d.open))""")
     shot = SCREENSHOTS / f"{docname}.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot), full_page=True)
@@ -190,6 +195,14 @@ def _check_toggles(page):
         closed_before = not details.evaluate("d => d.open") and not code.is_visible()
         details.locator("summary").first.click()
         results.append(("hide-input", i, closed_before and code.is_visible()))
+    for kind in ("deep-dive", "answer"):
+        folded = page.locator(f"details.{kind}")
+        for i in range(folded.count()):
+            details = folded.nth(i)
+            body = details.locator(":scope > :not(summary)").first
+            closed_before = not details.evaluate("d => d.open") and not body.is_visible()
+            details.locator("summary").first.click()
+            results.append((kind, i, closed_before and body.is_visible()))
     buttons = page.locator("button.toggle-button")
     for i in range(buttons.count()):
         button = buttons.nth(i)
@@ -308,6 +321,23 @@ def test_widget_outputs_show_frames_or_a_kernel_note_never_a_live_view(browser, 
 def test_hidden_solutions_open(browser, docname):
     failed = [(kind, i) for kind, i, ok in visit(browser, docname)["toggles"] if not ok]
     assert not failed, f"{docname}: these toggles did not reveal their content: {failed}"
+
+
+@pytest.mark.parametrize("docname", NOTEBOOK_PAGES)
+def test_solutions_are_named_and_deep_dives_and_answers_folded(browser, docname):
+    notebook = json.loads((ROOT / f"{docname}.ipynb").read_text(encoding="utf8"))
+    cells = notebook["cells"]
+    solutions = [cell["metadata"]["mystnb"]["code_prompt_show"] for cell in cells
+                 if "solution" in cell["metadata"].get("tags", [])]
+    markdown = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    report = visit(browser, docname)
+    shown = [p for p in report["solution_prompts"] if p.startswith("Solution")]
+    assert shown == solutions and all(p.endswith("(try first)") for p in shown), shown
+    deep_dives, answers = report["folded"]
+    assert len(deep_dives) == markdown.count("\n## Deep dive:") + markdown.startswith(
+        "## Deep dive:")
+    assert len(answers) == markdown.count('<details class="answer">')
+    assert not any(deep_dives) and not any(answers), "folded until the reader opens them"
 
 
 def test_search_finds_softmax(browser):

@@ -6,7 +6,7 @@ decoder at output step ``t`` (Cho et al., 2014; Bahdanau et al., 2015):
 - without attention, ``c_t = h_last`` for every ``t``: the encoder's final state
   must carry the whole source sentence;
 - with attention, ``c_t = Σ_j α_tj h_j`` with
-  ``α_t = masked_softmax(w_vᵀ tanh(W_q s_{t-1} + W_k h_j))`` over the source
+  ``α_t = masked_softmax(w_v · tanh(s_{t-1} W_q + h_j W_k))`` over the source
   positions ``j < src_valid_lens``: the previous decoder state ``s_{t-1}`` is the query,
   the encoder outputs ``h_j`` are keys and values (:class:`attn_lib.AdditiveAttention`).
 
