@@ -14,7 +14,7 @@ import pytest
 from exercise_tables import feedback, giveaways
 
 from attn_lib import exercises
-from attn_lib.exercises import LIBRARY, check, diagnosis, exercise, is_correct
+from attn_lib.exercises import LIBRARY, NOT_FUNCTION, check, diagnosis, exercise, is_correct
 
 # ---------------------------------------------------------------------------------------------
 # The framework
@@ -97,6 +97,11 @@ def test_unknown_exercise_and_double_registration_are_errors(registered):
 def own_softmax(scores):
     e = np.exp(scores - scores.max(-1, keepdims=True))
     return e / e.sum(-1, keepdims=True)
+
+
+def test_an_answer_that_is_not_a_function_is_named_as_such(implement_softmax):
+    assert diagnosis(implement_softmax, np.zeros((1, 3))) == NOT_FUNCTION
+    assert "Pass the function itself" in feedback(implement_softmax, np.zeros((1, 3)))
 
 
 def test_an_implementation_of_its_own_is_accepted(implement_softmax):

@@ -211,6 +211,9 @@ MISTAKES = [
         x, n, scale=False, keys=lambda T, n: np.arange(T) >= n), "scale", id="5.4-not-scaled"),
     pytest.param("5.4", lambda x, n: padded_self_attention(x, n)[:n], "real_rows_only",
                  id="5.4-real-rows-only"),
+    # what the function returns, passed instead of the function
+    pytest.param("5.2", np.zeros((4, 4)), "not_function", id="5.2-weights-not-the-function"),
+    pytest.param("5.4", np.zeros((6, 8)), "not_function", id="5.4-outputs-not-the-function"),
 ]
 
 

@@ -163,6 +163,9 @@ MISTAKES = [
                  id="6.3-sines-first-cosines-after"),
     pytest.param("6.3", lambda d, k: shift_matrix(d, k, signs=(1, 1)), "not_rotation",
                  id="6.3-no-minus-sign"),
+    # what the function returns, passed instead of the function
+    pytest.param("6.2", np.zeros((2, 4, 3, 5)), "not_function", id="6.2-heads-not-the-function"),
+    pytest.param("6.3", np.eye(16), "not_function", id="6.3-matrix-not-the-function"),
 ]
 
 

@@ -199,6 +199,9 @@ MISTAKES = [
     pytest.param("7.3", float(hits.mean()), "padding_counted", id="7.3-padded-rows-counted"),
     pytest.param("7.3", 100 * baseline, "percent", id="7.3-percent"),
     pytest.param("7.3", 0.83, "trained_model", id="7.3-the-trained-models-accuracy"),
+    # what the function returns, passed instead of the function
+    pytest.param("7.2", (np.zeros((3, 6)), np.zeros((3, 5))), "not_function",
+                 id="7.2-context-and-weights-not-the-function"),
 ]
 
 

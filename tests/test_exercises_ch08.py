@@ -262,6 +262,10 @@ MISTAKES = [
     pytest.param("8.4", 0.5, "chance", id="8.4-predicted-chance"),
     pytest.param("8.4", 1 - bound, "error_rate", id="8.4-error-rate"),
     pytest.param("8.4", 100 * bound, "percent", id="8.4-percent"),
+    # what the function returns, passed instead of the function
+    pytest.param("8.2", np.zeros((4, 3)), "not_function", id="8.2-pooled-not-the-function"),
+    pytest.param("8.3", (np.zeros((20, 8)), np.zeros(20)), "not_function",
+                 id="8.3-ids-and-lengths-not-the-function"),
 ]
 
 

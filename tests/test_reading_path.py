@@ -5,36 +5,22 @@ question answered; every source named.
 """
 
 import ast
-import importlib.util
-import json
 import pathlib
 import re
+import sys
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import chapter_layout as layout  # noqa: E402
+
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 PART_ONE = [p for p in NOTEBOOKS if p.name[:2] in {"00", "01", "02", "03", "04"}]
-
-
-def _load_layout():
-    spec = importlib.util.spec_from_file_location(
-        "chapter_layout", ROOT / "scripts" / "chapter_layout.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-layout = _load_layout()
 ids = {"ids": lambda p: p.stem}
 
 
-def load(path):
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def source(cell):
-    return "".join(cell["source"])
+load, source = layout.load, layout.source
 
 
 def tagged(nb, tag):

@@ -21,6 +21,8 @@ _CHECKS = {}
 
 #: The mistake name of an answer that calls a function it was asked to implement.
 LIBRARY = "library"
+#: The mistake name of an answer that is what a function returns, not the function.
+NOT_FUNCTION = "not_function"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,6 +33,7 @@ class Exercise:
     hint: str
     mistakes: dict
     implements: tuple
+    takes_function: bool
 
     def hint_for(self, verdict):
         """The hint for a wrong verdict: a mistake's own hint, else the general one."""
@@ -39,16 +42,23 @@ class Exercise:
         return self.hint
 
 
-def exercise(exercise_id, hint, mistakes=None, implements=()):
+def exercise(exercise_id, hint, mistakes=None, implements=(), takes_function=False):
     """Register `function(answer) -> True | False | mistake name` as the check of `exercise_id`.
 
     `hint` is shown for a wrong answer whose mistake the check does not name; `mistakes`
     maps the names a check may return to their hints. No hint may give the answer away.
     `implements` lists the library functions the exercise asks the reader to write: an
-    answer that calls one of them gets the mistake :data:`LIBRARY`.
+    answer that calls one of them gets the mistake :data:`LIBRARY`. When the answer is a
+    function (`takes_function`, implied by `implements`), an answer that is not one gets
+    the mistake :data:`NOT_FUNCTION` before the check runs.
     """
     mistakes = dict(mistakes or {})
     implements = tuple(implements)
+    takes_function = takes_function or bool(implements)
+    if takes_function:
+        mistakes.setdefault(NOT_FUNCTION, "Pass the function itself (answer = your_function), "
+                                          "not what it returns: the check runs it on cases of "
+                                          "its own.")
     if implements:
         public = dict.fromkeys(f.__name__ for f in implements if not f.__name__.startswith("_"))
         names = ", ".join(f"`{name}`" for name in public)
@@ -59,7 +69,7 @@ def exercise(exercise_id, hint, mistakes=None, implements=()):
     def register(function):
         if exercise_id in _CHECKS:
             raise ValueError(f"Exercise {exercise_id!r} is registered twice.")
-        _CHECKS[exercise_id] = Exercise(function, hint, mistakes, implements)
+        _CHECKS[exercise_id] = Exercise(function, hint, mistakes, implements, takes_function)
         return function
 
     return register
@@ -146,7 +156,9 @@ def _verdict(exercise_id, answer):
         known = ", ".join(sorted(_CHECKS)) or "none"
         raise KeyError(f"No exercise {exercise_id!r}. Known exercises: {known}")
     registered = _CHECKS[exercise_id]
-    if callable(answer) and registered.implements:
+    if registered.takes_function and not callable(answer):
+        return NOT_FUNCTION, None
+    if registered.implements:
         answer = _guarded(answer, registered.implements)
     try:
         verdict = registered.check(answer)
@@ -199,4 +211,4 @@ def is_correct(exercise_id, answer):
     return _verdict(exercise_id, answer)[0] is True
 
 
-__all__ = ["LIBRARY", "Exercise", "check", "diagnosis", "exercise", "is_correct"]
+__all__ = ["LIBRARY", "NOT_FUNCTION", "Exercise", "check", "diagnosis", "exercise", "is_correct"]

@@ -175,10 +175,8 @@ def _grids():
                                "total. Undo only the division.",
               "max_not_sum": "You divided each row by its largest weight; softmax weights "
                              "sum to 1, so divide by the row's sum.",
-          })
+          }, takes_function=True)
 def _(answer):
-    if not callable(answer):
-        return "not_function"
     for scores, grid in _grids():
         repaired = np.asarray(answer(grid.astype(np.float32)), dtype=np.float64)
         if repaired.shape != scores.shape:

@@ -16,8 +16,6 @@ EXAMPLE_KEYS = np.array([[1.0, 1.0, 2.0, 4.0], [4.0, 1.0, 1.0, 3.0], [1.0, 1.0, 
 #: Exercise 4.1's value mask: the second key is padding.
 EXERCISE_4_1_KEPT = np.array([True, False, True])
 
-_NOT_FUNCTION = ("Pass the function itself (answer = your_function), not what it returns: "
-                 "the check runs it on cases of its own.")
 
 # -------------------------------------------------------------------------------------------
 # 4.1: the worked example with the second key masked
@@ -99,7 +97,6 @@ def _padding_cases():
 @exercise("4.2", hint="In PyTorch's key_padding_mask, True marks padding; count the entries "
                       "that are not padding in each row.",
           mistakes={
-              "not_function": _NOT_FUNCTION,
               "counted_padding": "You counted the True entries, the padding: in PyTorch's "
                                  "key_padding_mask True means ignore. A valid length counts "
                                  "the False entries.",
@@ -119,10 +116,8 @@ def _padding_cases():
                                 "instead.",
               "torch_api": "Your function uses a PyTorch keyword (dim=...): the check passes a "
                            "NumPy array, and NumPy and TensorFlow call it axis.",
-          })
+          }, takes_function=True)
 def _(answer):
-    if not callable(answer):
-        return "not_function"
     for lens, key_padding_mask in _padding_cases():
         try:
             got = np.asarray(answer(key_padding_mask))
@@ -174,7 +169,6 @@ def _keras_cases():
 @exercise("4.3", hint="Keras wants the list [query, value, key] and a boolean value mask, "
                       "True = attend.",
           mistakes={
-              "not_function": _NOT_FUNCTION,
               "order": "Your list follows the textbook order (queries, keys, values); Keras "
                        "takes [query, value, key], the value before the key.",
               "keys_missing": "Your list has two entries, so Keras uses the value as the key: "
@@ -188,10 +182,8 @@ def _keras_cases():
                               "keys of each row.",
               "mask_inverted": "Your mask is inverted: in Keras, True = attend, so the valid "
                                "keys are True and the padding is False.",
-          })
+          }, takes_function=True)
 def _(answer):
-    if not callable(answer):
-        return "not_function"
     import keras
 
     from attn_lib.masking import sequence_mask
@@ -260,7 +252,6 @@ _WRONG_LOOKS = [
 @exercise("4.4", hint="Look only above the diagonal (key j > query i) and compare with a "
                       "tolerance.",
           mistakes={
-              "not_function": _NOT_FUNCTION,
               "not_bool": "Your function returns an array, one entry per weight or row: "
                           "return one True or False for the whole matrix (reduce with any).",
               "wrong_triangle": "You looked below the diagonal (key j < query i): that is the "
@@ -271,10 +262,8 @@ _WRONG_LOOKS = [
                               "1e-9 is not attention. Compare with the tolerance, not != 0.",
               "inverted": "Your verdict is inverted: return True when the model looks at the "
                           "future.",
-          })
+          }, takes_function=True)
 def _(answer):
-    if not callable(answer):
-        return "not_function"
     cases = _weight_cases()
     verdicts = []
     for weights, _ in cases:

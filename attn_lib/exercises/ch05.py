@@ -140,9 +140,6 @@ def _fill_used(got, scores, keep):
                 reference.causal_mask),
 )
 def _(answer):
-    if not callable(answer):
-        raise TypeError("the answer is a function scores -> weights: pass the function "
-                        "itself, not what it returns")
     rng = np.random.default_rng(52)
     for shape in [(4, 4), (2, 6, 6), (3, 2, 5, 5), (1, 1)]:
         scores = rng.normal(scale=3.0, size=shape)
@@ -257,11 +254,9 @@ def _padded_attention(x, valid_len, hidden, fill=-np.inf, divisor=None, zero_inp
         "real_rows_only": "Return all T rows, padded ones included (they may hold anything; "
                           "only the real rows are checked).",
     },
+    takes_function=True,
 )
 def _(answer):
-    if not callable(answer):
-        raise TypeError("the answer is a function (x, valid_len) -> (T, d) outputs: pass the "
-                        "function itself, not what it returns")
     rng = np.random.default_rng(54)
     for length, valid in [(6, 4), (5, 5), (7, 1)]:
         x = rng.normal(size=(length, 8))

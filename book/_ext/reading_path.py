@@ -10,6 +10,7 @@
 Plain HTML ``<details>`` needs no script: it opens with the keyboard and works offline.
 """
 
+import html
 from pathlib import Path
 
 from docutils import nodes
@@ -30,7 +31,7 @@ def fold_deep_dives(app: Sphinx, doctree: nodes.document) -> None:
         name = title.astext()[len(DEEP_DIVE):].strip()
         opening = nodes.raw(
             "", '<details class="deep-dive"><summary>Optional deep dive: '
-            f"{nodes.Text(name).astext()}</summary>\n", format="html")
+            f"{html.escape(name)}</summary>\n", format="html")
         section.insert(section.index(title) + 1, opening)
         section.append(nodes.raw("", "</details>\n", format="html"))
 
