@@ -8,12 +8,18 @@
 - :func:`attention_weights_bytes` and :func:`time_self_attention` – the memory
   and time that self-attention costs as the sequence grows;
 - :func:`leak_test` – which outputs change when a key they must not see changes
-  (a future position under a causal mask, a padded position).
+  (a future position under a causal mask, a padded position);
+- :func:`peak_memory` – the peak memory that plain or tiled attention adds, for
+  each sequence length, measured in a separate Python process.
 
 Shapes follow the package glossary: ``B`` batch, ``Tq`` queries, ``Tv`` key–value
 pairs.
 """
 
+import json
+import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -259,5 +265,123 @@ def leak_test(call, visible, queries, keys=None, values=None, seed=0, atol=1e-6)
     return leaks
 
 
-__all__ = ["attention_weights_bytes", "leak_test", "row_kind", "tensor_bytes", "time_call",
-           "time_self_attention"]
+_PEAK_SCRIPT = """
+import json, resource, sys
+import numpy as np
+import attn_lib
+import tensorflow as tf
+from attn_lib import masking, tiled
+method, lengths, d, block, batch, dtype = json.loads(sys.argv[1])
+
+@tf.function(reduce_retracing=True, autograph=False)
+def plain(q, k, v):
+    scores = tf.matmul(q, k, transpose_b=True) / np.sqrt(d)  # (B, T, T)
+    return tf.matmul(masking._masked_softmax(scores), v)  # (B, T, d)
+
+def attend(q, k, v):
+    if method == "plain":
+        return plain(q, k, v)
+    return tiled._tiled_attention(q, k, v, None, None, False, block, block)[0]
+
+def run(length, seed):
+    rng = np.random.default_rng(seed)
+    q, k, v = (tf.constant(rng.normal(size=(batch, length, d)).astype(dtype))
+               for _ in range(3))
+    attend(q, k, v).numpy()
+
+def status(field):  # kB in /proc/self/status, None when there is no such file
+    try:
+        with open("/proc/self/status") as f:
+            line = next(x for x in f if x.startswith(field + ":"))
+        return int(line.split()[1]) * 1024
+    except (OSError, StopIteration):
+        return None
+
+def reset_peak():  # Linux >= 4.0: VmHWM := VmRSS
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+for warm_up in (16, 32, 16):  # tracing, thread pools and caches, before the baseline
+    run(warm_up, 0)
+peaks = []
+baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+for length in lengths:
+    if reset_peak() and status("VmHWM") is not None:
+        before = status("VmRSS")
+        run(length, length)
+        peaks.append(status("VmHWM") - before)
+    else:  # the high-water mark of the whole process
+        run(length, length)
+        peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - baseline)
+print(json.dumps(peaks))
+"""
+
+
+def peak_memory(lengths, method="plain", head_size=64, block_size=64, batch_size=1,
+                dtype="float32", timeout=600):
+    """Peak memory (bytes) that self-attention adds, per length, measured in a new process.
+
+    A fresh Python process imports TensorFlow and runs the attention a few times on
+    short sequences (tracing, thread pools). Then, for each length, it resets its
+    peak resident memory to the current one (Linux: ``/proc/self/clear_refs``), makes
+    the inputs, runs the attention and reads the new peak (``VmHWM``): ``peak -
+    resident before`` is what that length added, inputs and output included. Where the
+    peak cannot be reset it falls back to the process's high-water mark
+    (``ru_maxrss``) minus the one after the warm-up, which never goes down: hence
+    increasing lengths, and a process apart from the caller's, whose own peak would
+    hide the measurement.
+
+    Args:
+        lengths: increasing sequence of ints ``T``.
+        method: ``"plain"`` (scores ``(B, T, T)``, ``masked_softmax``, weights times
+            values) or ``"tiled"`` (:func:`attn_lib.tiled_attention`).
+        head_size: int, ``d`` of queries, keys and values.
+        block_size: int, ``block_q = block_k`` of the tiled method.
+        batch_size: int, ``B``.
+        dtype: ``"float32"`` or ``"float64"``.
+        timeout: seconds before the measurement is abandoned.
+
+    Returns:
+        int64 array ``(len(lengths),)`` of bytes. Memory is counted in pages and the
+        allocator keeps some freed memory: compare how it *grows*, not single values.
+
+    Raises:
+        ValueError: `lengths` empty or not increasing, or an unknown `method`.
+        TypeError: a size that is not an integer.
+        RuntimeError: the measuring process failed (its last error lines are quoted).
+
+    Example:
+        >>> peak_memory([256, 512], method="tiled").shape  # doctest: +SKIP
+        (2,)
+    """
+    lengths = [_validate.check_positive_int("lengths", int(t) if isinstance(t, np.integer)
+                                            else t) for t in lengths]
+    if not lengths or any(a >= b for a, b in zip(lengths, lengths[1:])):
+        raise ValueError("`lengths` must be a non-empty, increasing sequence of lengths. "
+                         f"Received: lengths={lengths}")
+    if method not in ("plain", "tiled"):
+        raise ValueError(f"`method` must be 'plain' or 'tiled'. Received: method={method!r}")
+    if str(dtype) not in ("float32", "float64"):
+        raise ValueError(f"`dtype` must be 'float32' or 'float64'. Received: dtype={dtype!r}")
+    sizes = [_validate.check_positive_int(name, value) for name, value in
+             (("head_size", head_size), ("block_size", block_size),
+              ("batch_size", batch_size))]
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    settings = json.dumps([method, lengths, *sizes, str(dtype)])
+    done = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT, settings], env=env,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+        raise RuntimeError(f"The measuring process failed (exit code {done.returncode}):\n"
+                           f"{tail}")
+    return np.asarray(json.loads(done.stdout.strip().splitlines()[-1]), dtype=np.int64)
+
+
+__all__ = ["attention_weights_bytes", "leak_test", "peak_memory", "row_kind", "tensor_bytes",
+           "time_call", "time_self_attention"]

@@ -139,3 +139,60 @@ def nadaraya_watson(x_query, x_train, y_train, width=1.0):
     diffs = x_query[:, None] - np.asarray(x_train, dtype=np.float64)[None, :]
     weights = softmax(-(diffs**2) / (2 * width**2), axis=1)
     return weights @ np.asarray(y_train, dtype=np.float64), weights
+
+
+def softmax_state(scores, values):
+    """The partial softmax state ``(m, l, o)`` of `scores` ``(Tq, n)`` over `n` keys.
+
+    ``m`` ``(Tq,)`` is each row's maximum, ``l = sum_j exp(s_j - m)`` ``(Tq,)`` and
+    ``o = sum_j exp(s_j - m) v_j`` ``(Tq, dv)``: ``o / l`` is the softmax-weighted
+    average of those values. A row of ``-inf`` (nothing kept) is ``(-inf, 0, 0)``.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    m = scores.max(axis=-1, initial=-np.inf)
+    shift = np.where(np.isinf(m), 0.0, m)  # an empty row: exp(-inf - 0) = 0
+    p = np.exp(scores - shift[..., None])
+    return m, p.sum(axis=-1), p @ np.asarray(values, dtype=np.float64)
+
+
+def merge_softmax_states(a, b):
+    """Merge two partial states ``(m, l, o)`` of the same queries over different keys.
+
+    Both are brought to the larger maximum, ``m = max(m_a, m_b)``: each ``l`` and ``o``
+    is multiplied by ``exp(m_x - m)``, then they add. The result is the state of all
+    the keys together, exactly; the merge is associative and commutative.
+    """
+    (m_a, l_a, o_a), (m_b, l_b, o_b) = a, b
+    m = np.maximum(m_a, m_b)
+    shift = np.where(np.isinf(m), 0.0, m)
+    alpha, beta = np.exp(m_a - shift), np.exp(m_b - shift)  # 0 for an empty state
+    return m, alpha * l_a + beta * l_b, alpha[..., None] * o_a + beta[..., None] * o_b
+
+
+def tiled_attention(queries, keys, values, block_q, block_k, causal=False):
+    """softmax(Q Kᵀ / √d) V one tile at a time, for ``(Tq, d)``, ``(Tv, d)``, ``(Tv, dv)``.
+
+    Loops over blocks of `block_q` queries, and inside over blocks of `block_k` keys,
+    merging each tile's state into the running one. With `causal`, query ``i`` sees keys
+    ``j <= i``. Returns ``(output (Tq, dv), logsumexp (Tq,))``; a query with no key
+    gets output 0 and logsumexp ``-inf``.
+    """
+    queries, keys, values = (np.asarray(x, dtype=np.float64) for x in (queries, keys, values))
+    num_q, num_kv = queries.shape[0], keys.shape[0]
+    output, logsumexp = np.zeros((num_q, values.shape[1])), np.full(num_q, -np.inf)
+    for q0 in range(0, num_q, block_q):
+        rows = slice(q0, min(q0 + block_q, num_q))
+        state = (np.full(rows.stop - q0, -np.inf), np.zeros(rows.stop - q0),
+                 np.zeros((rows.stop - q0, values.shape[1])))
+        for k0 in range(0, num_kv, block_k):
+            cols = slice(k0, min(k0 + block_k, num_kv))
+            scores = queries[rows] @ keys[cols].T / np.sqrt(queries.shape[1])  # tile
+            if causal:
+                future = np.arange(cols.start, cols.stop)[None] > np.arange(q0, rows.stop)[:, None]
+                scores = np.where(future, -np.inf, scores)
+            state = merge_softmax_states(state, softmax_state(scores, values[cols]))
+        m, norm, o = state
+        kept = norm > 0
+        output[rows][kept] = o[kept] / norm[kept, None]
+        logsumexp[rows] = np.where(kept, m + np.log(np.where(kept, norm, 1.0)), -np.inf)
+    return output, logsumexp

@@ -220,3 +220,30 @@ def test_leak_test_rejects_a_visible_mask_of_the_wrong_shape(sequence):
     with pytest.raises(ValueError, match=r"`visible` must have shape \(B, Tq, Tv\) = "
                                          r"\(2, 5, 5\). Received: visible.shape=\(5, 5\)"):
         leak_test(lambda x: x, np.ones((5, 5), bool), sequence)
+
+
+def test_peak_memory_of_plain_attention_grows_like_the_square_and_tiled_stays_small():
+    from attn_lib.diagnostics import peak_memory
+
+    plain = peak_memory([1024, 4096], method="plain")
+    tiled = peak_memory([4096], method="tiled")
+    matrix = attention_weights_bytes(4096)  # one (T, T) float32 matrix: 64 MiB
+    assert plain.shape == (2,) and plain.dtype == np.int64
+    assert plain[1] >= 0.9 * matrix
+    assert plain[1] >= 4 * plain[0]
+    assert tiled[0] <= 0.5 * matrix
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"lengths": []}, ValueError, "non-empty, increasing"),
+    ({"lengths": [1024, 512]}, ValueError, "increasing"),
+    ({"lengths": [512], "method": "flash"}, ValueError, "`method` must be"),
+    ({"lengths": [512], "dtype": "float16"}, ValueError, "`dtype` must be"),
+    ({"lengths": [512], "head_size": 0}, ValueError, "`head_size` must be > 0"),
+    ({"lengths": [512.0]}, TypeError, "`lengths` must be an integer"),
+])
+def test_peak_memory_rejects_bad_arguments(kwargs, error, match):
+    from attn_lib.diagnostics import peak_memory
+
+    with pytest.raises(error, match=match):
+        peak_memory(**kwargs)
