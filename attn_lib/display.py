@@ -40,7 +40,7 @@ def show_source(obj):
     Example:
         >>> from attn_lib.masking import causal_mask
         >>> show_source(causal_mask).text.splitlines()[0]
-        'def causal_mask(num_queries, num_kv=None):'
+        'def causal_mask(num_queries, num_kv=None, offset=0):'
     """
     target = getattr(obj, "__func__", obj)
     try:

@@ -66,32 +66,45 @@ def _sequence_mask(valid_lens, maxlen):
     return positions < tf.expand_dims(valid_lens, -1)
 
 
-def causal_mask(num_queries, num_kv=None):
-    """Boolean ``(Tq, Tv)`` mask with ``mask[i, j] = j <= i``: no peeking at the future.
+def causal_mask(num_queries, num_kv=None, offset=0):
+    """Boolean ``(Tq, Tv)`` mask with ``mask[i, j] = j <= i + offset``: no peeking at the future.
+
+    With ``offset=0`` (the default) query ``i`` sits at position ``i``. A chunk of
+    queries generated after ``offset`` cached positions sits at positions ``offset ...
+    offset + Tq - 1`` and may see every cached key: ``causal_mask(t, offset + t, offset)``
+    is the last ``t`` rows of ``causal_mask(offset + t)``.
 
     Args:
         num_queries: int, ``Tq``.
-        num_kv: int, ``Tv`` (default ``Tq``).
+        num_kv: int, ``Tv`` (default ``Tq + offset``).
+        offset: int >= 0, the position of the first query (default 0).
 
     Returns:
         Boolean tensor ``(Tq, Tv)``. A layer takes it with a batch axis, ``mask[None]``.
 
     Raises:
-        TypeError, ValueError: a size that is not a positive integer.
+        TypeError, ValueError: a size that is not a positive integer, or a negative offset.
 
     Example:
         >>> causal_mask(3).numpy().astype(int)
         array([[1, 0, 0],
                [1, 1, 0],
                [1, 1, 1]])
+        >>> causal_mask(2, offset=3).numpy().astype(int)  # 2 new queries after 3 cached
+        array([[1, 1, 1, 1, 0],
+               [1, 1, 1, 1, 1]])
     """
     num_queries = _validate.check_positive_int("num_queries", num_queries)
-    num_kv = num_queries if num_kv is None else _validate.check_positive_int("num_kv", num_kv)
-    return _causal_mask(num_queries, num_kv)
+    offset = _validate.check_positive_int("offset", offset, allow_zero=True)
+    num_kv = (num_queries + offset if num_kv is None
+              else _validate.check_positive_int("num_kv", num_kv))
+    return _causal_mask(num_queries, num_kv, offset)
 
 
-def _causal_mask(num_queries, num_kv):
-    """`causal_mask` without checks; the sizes may be scalar tensors."""
+def _causal_mask(num_queries, num_kv, offset=0):
+    """`causal_mask` without checks; the sizes and `offset` may be scalar tensors."""
+    if not (isinstance(offset, int) and offset == 0):  # the last Tq rows of a taller mask
+        return _causal_mask(num_queries + offset, num_kv)[offset:]
     return tf.expand_dims(tf.range(num_kv), 0) <= tf.expand_dims(tf.range(num_queries), 1)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from attn_lib import _validate, reference
+from attn_lib.cache import KVCache
 from attn_lib.layers import AttentionLayer
 from attn_lib.masking import _causal_mask, and_masks, keras_key_mask, size
 
@@ -28,10 +29,11 @@ def merge_heads(x):
     return tf.reshape(x, (size(x, 0), size(x, 1), -1))
 
 
-def head_mask(mask, causal, num_queries, num_kv):
-    """`mask` ``(B or 1, Tq, Tv)`` AND the causal mask, with a head axis ``(B or 1, 1, Tq, Tv)``."""
+def head_mask(mask, causal, num_queries, num_kv, offset=0):
+    """`mask` ``(B or 1, Tq, Tv)`` AND the causal mask (first query at position `offset`),
+    with a head axis ``(B or 1, 1, Tq, Tv)``."""
     if causal:
-        mask = and_masks(mask, tf.expand_dims(_causal_mask(num_queries, num_kv), 0))
+        mask = and_masks(mask, tf.expand_dims(_causal_mask(num_queries, num_kv, offset), 0))
     return None if mask is None else tf.expand_dims(mask, 1)
 
 
@@ -59,10 +61,21 @@ class MultiHeadAttention(AttentionLayer):
         valid_lens, mask, training, return_attention_scores: as for
             :class:`attn_lib.layers.AttentionLayer`.
         causal: bool; if True, query i attends only to keys ``j <= i``.
+        cache: optional :class:`attn_lib.KVCache` with ``num_kv_heads = h`` and
+            ``head_dim = key_dim = value_dim``. The new keys and values are appended
+            to layer `cache_index` of it and the queries attend to all stored positions,
+            ``Tv_all = T + Tv`` (T stored before the call); `mask` is then
+            ``(B or 1, Tq or 1, Tv_all)``, `causal` puts the first query at position T,
+            and `valid_lens` is not accepted.
+        cache_index: int, the cache's layer this layer reads and writes (default 0).
 
     Returns:
         ``(B, Tq, output_dim)``, or ``(output, weights)`` with weights ``(B, h, Tq, Tv)``
-        (also kept in ``attention_weights``).
+        (``Tv_all`` with a cache; also kept in ``attention_weights``).
+
+    Raises:
+        ValueError, TypeError: as for :class:`attn_lib.layers.AttentionLayer`; with a
+            `cache`: `valid_lens` given, or a cache of other heads, sizes or dtype.
 
     Example:
         >>> mha = MultiHeadAttention(num_heads=2, key_dim=4)
@@ -83,9 +96,40 @@ class MultiHeadAttention(AttentionLayer):
         self.output_dim = None if output_dim is None else _validate.check_positive_int(
             "output_dim", output_dim)
 
-    def __call__(self, queries, keys, values, causal=False, **kwargs):
+    def __call__(self, queries, keys, values, causal=False, cache=None, cache_index=0,
+                 **kwargs):
         _validate.check_bool("causal", causal)
-        return super().__call__(queries, keys, values, causal=causal, **kwargs)
+        if cache is None:
+            return super().__call__(queries, keys, values, causal=causal, **kwargs)
+        return self._call_with_cache(queries, keys, values, causal, cache, cache_index,
+                                     **kwargs)
+
+    def _call_with_cache(self, queries, keys, values, causal, cache, cache_index,
+                         valid_lens=None, mask=None, training=None,
+                         return_attention_scores=False):
+        """`__call__`'s checks when the keys and values go through a cache."""
+        if not isinstance(cache, KVCache):
+            raise TypeError("`cache` must be an attn_lib.KVCache or None. "
+                            f"Received: cache of type {type(cache).__name__}")
+        if valid_lens is not None:
+            raise ValueError("`valid_lens` cannot be used with a `cache`: pass a `mask` over "
+                             "the stored and the new positions. Received: valid_lens given")
+        if cache.num_kv_heads != self.num_heads or not (
+                cache.head_dim == self.key_dim == self.value_dim):
+            raise ValueError(
+                f"`cache` must have num_kv_heads=num_heads={self.num_heads} and head_dim="
+                f"key_dim=value_dim for this layer (key_dim={self.key_dim}, value_dim="
+                f"{self.value_dim}). Received: num_kv_heads={cache.num_kv_heads}, "
+                f"head_dim={cache.head_dim}")
+        q, k, v = _validate.check_attention_inputs(queries, keys, values, self.same_size)
+        num_kv = k[1] + cache.stored(cache_index)  # checks cache_index too
+        mask = self._check_options(dict(queries=q, keys=k, values=v), q[0], q[1], num_kv,
+                                   None, mask, training, return_attention_scores)
+        mask = and_masks(mask, keras_key_mask(queries, None))  # keys: only this chunk
+        return keras.layers.Layer.__call__(
+            self, queries, keys, values, mask=mask, causal=causal, training=training,
+            return_attention_scores=return_attention_scores, cache=cache,
+            cache_index=cache_index)
 
     def build(self, queries_shape, keys_shape, values_shape):
         h, dk, dv = self.num_heads, self.key_dim, self.value_dim
@@ -97,13 +141,17 @@ class MultiHeadAttention(AttentionLayer):
                                                        initializer="zeros"))
 
     def call(self, queries, keys, values, valid_lens=None, mask=None, causal=False,
-             training=None, return_attention_scores=False):
+             training=None, return_attention_scores=False, cache=None, cache_index=0):
         # 1) project and split into heads: (B, h, T, d)
         q = split_heads(tf.matmul(queries, self.W_q) + self.b_q, self.num_heads)
         k = split_heads(tf.matmul(keys, self.W_k) + self.b_k, self.num_heads)
         v = split_heads(tf.matmul(values, self.W_v) + self.b_v, self.num_heads)
+        start = 0  # the position of the first query
+        if cache is not None:  # the stored positions, then these: (B, h, T + Tv, d)
+            start = cache.stored(cache_index)
+            k, v = cache.append(cache_index, k, v)
         # 2) attend in every head at once, one mask for all heads; 3) merge: (B, Tq, h·dv)
-        mask = head_mask(mask, causal, size(queries, 1), size(keys, 1))
+        mask = head_mask(mask, causal, size(queries, 1), size(k, 2), start)
         merged, weights = attend_heads(self, q, k, v, valid_lens, mask, training, True)
         # 4) the output projection
         output = tf.matmul(merged, self.W_o) + self.b_o

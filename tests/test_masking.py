@@ -199,3 +199,24 @@ def test_masked_keys_get_no_weight_in_float16_even_when_kept_scores_are_very_neg
     scores = tf.constant([[[-30000.0, -30000.0, 0.0]]], tf.float16)
     weights = masked_softmax(scores, mask=np.array([[[True, True, False]]])).numpy()
     np.testing.assert_array_equal(weights, [[[0.5, 0.5, 0.0]]])
+
+
+# --- causal masks with an offset (a chunk of queries after cached keys) -----------------------
+
+def test_causal_mask_with_offset_is_the_last_rows_of_the_full_mask():
+    for offset in range(4):
+        for t in range(1, 4):
+            np.testing.assert_array_equal(
+                causal_mask(t, offset=offset).numpy(),
+                causal_mask(offset + t).numpy()[-t:])
+    np.testing.assert_array_equal(causal_mask(1, 5, offset=4).numpy(), np.ones((1, 5), bool))
+
+
+def test_causal_mask_without_offset_is_unchanged():
+    np.testing.assert_array_equal(causal_mask(2, 4).numpy(),
+                                  np.array([[1, 0, 0, 0], [1, 1, 0, 0]], bool))
+
+
+def test_causal_mask_rejects_a_negative_offset():
+    with pytest.raises(ValueError, match="`offset` must be >= 0. Received: offset=-1"):
+        causal_mask(2, offset=-1)

@@ -248,3 +248,48 @@ def test_defect2_a_mask_per_batch_is_never_applied_per_head_when_batch_equals_he
 def test_bad_constructor_arguments_are_named(make, error, message):
     with pytest.raises(error, match=message):
         make()
+
+
+# --- a key-value cache --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("chunks", [(7,), (3, 1, 3), (1,) * 7, (2, 5)])
+def test_attention_through_a_cache_equals_one_causal_pass(rng, chunks):
+    x = rng.normal(size=(2, 7, 8)).astype(np.float32)
+    layer = attn_lib.MultiHeadAttention(num_heads=2, key_dim=4)
+    full = layer(x, x, x, causal=True).numpy()
+    cache, start, pieces = attn_lib.KVCache(1, 2, 4), 0, []
+    for t in chunks:
+        part = x[:, start:start + t]
+        pieces.append(layer(part, part, part, causal=True, cache=cache).numpy())
+        start += t
+    np.testing.assert_allclose(np.concatenate(pieces, axis=1), full, atol=1e-6)
+    assert cache.length == 7
+
+
+def test_explicit_offset_mask_through_a_cache_equals_causal(rng):
+    x = rng.normal(size=(1, 6, 8)).astype(np.float32)
+    layer = attn_lib.MultiHeadAttention(num_heads=2, key_dim=4)
+    full, weights = layer(x, x, x, causal=True, return_attention_scores=True)
+    cache = attn_lib.KVCache(1, 2, 4)
+    layer(x[:, :4], x[:, :4], x[:, :4], causal=True, cache=cache)
+    mask = attn_lib.causal_mask(2, 6, offset=4)[None]
+    out, w = layer(x[:, 4:], x[:, 4:], x[:, 4:], mask=mask, cache=cache,
+                   return_attention_scores=True)
+    assert w.shape == (1, 2, 2, 6)
+    np.testing.assert_allclose(out, full[:, 4:], atol=1e-6)
+    np.testing.assert_allclose(w, weights[:, :, 4:], atol=1e-6)
+
+
+def test_cache_arguments_are_checked(rng):
+    x = rng.normal(size=(1, 3, 8)).astype(np.float32)
+    layer = attn_lib.MultiHeadAttention(num_heads=2, key_dim=4)
+    with pytest.raises(TypeError, match="`cache` must be an attn_lib.KVCache or None"):
+        layer(x, x, x, cache={})
+    with pytest.raises(ValueError, match="`valid_lens` cannot be used with a `cache`"):
+        layer(x, x, x, cache=attn_lib.KVCache(1, 2, 4), valid_lens=np.array([2]))
+    with pytest.raises(ValueError, match="Received: num_kv_heads=1, head_dim=4"):
+        layer(x, x, x, cache=attn_lib.KVCache(1, 1, 4))
+    cache = attn_lib.KVCache(1, 2, 4)
+    layer(x, x, x, cache=cache)
+    with pytest.raises(ValueError, match="mask"):
+        layer(x, x, x, cache=cache, mask=attn_lib.causal_mask(3)[None])  # (1, 3, 3): not 6

@@ -9,7 +9,9 @@ settings are one constant, used by the chapter, its exercise checks and the test
 - :data:`CHAPTER7_DATA`: ``make_translation_data(**CHAPTER7_DATA)``, and
   :data:`WORKED_EXAMPLE`, the sentence the chapter translates by hand;
 - :data:`CHAPTER8_DATA`: ``make_reviews(**CHAPTER8_DATA[split])`` for ``split`` in
-  ``"train"``, ``"valid"``, ``"test"``.
+  ``"train"``, ``"valid"``, ``"test"``;
+- :data:`CHAPTER10_DATA`: ``make_repeats(**CHAPTER10_DATA[split])`` for ``split`` in
+  ``"train"``, ``"test"``.
 """
 
 from attn_lib.data.regression import (
@@ -17,6 +19,12 @@ from attn_lib.data.regression import (
     KernelRegressionData,
     leave_one_out,
     make_kernel_regression,
+)
+from attn_lib.data.repeats import (
+    CHAPTER10_DATA,
+    RepeatData,
+    continue_repeats,
+    make_repeats,
 )
 from attn_lib.data.reviews import (
     CHAPTER8_DATA,
@@ -46,6 +54,7 @@ from attn_lib.data.translation import (
 __all__ = ["CHAPTER1_DATA", "KernelRegressionData", "leave_one_out", "make_kernel_regression",
            "CHAPTER8_DATA", "ReviewData", "decode_review", "encode_review", "make_reviews",
            "rule_label",
+           "CHAPTER10_DATA", "RepeatData", "continue_repeats", "make_repeats",
            "CHAPTER7_DATA", "LEXICON", "SOURCE_VOCAB", "TARGET_VOCAB", "TranslationData",
            "TranslationSplit", "Vocab", "WORKED_EXAMPLE", "alignment_accuracy", "make_split",
            "make_translation_data", "parse_sentence", "token_accuracy", "translate_words"]
