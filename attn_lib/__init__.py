@@ -27,6 +27,11 @@ module depends only on those above it:
 - :mod:`attn_lib.multihead` – ``MultiHeadAttention``, ``SelfAttention``,
   ``PositionalEncoding`` and their head split / merge / mask helpers.
 
+Beside the core, for attention at scale: :mod:`attn_lib.tiled` (``tiled_attention``:
+the same attention in tiles with an online softmax, never the whole score matrix)
+and :mod:`attn_lib.cache` (``KVCache``: the keys and values a decoder keeps while it
+generates).
+
 Around it: :mod:`attn_lib.models` (models that chapters train),
 :mod:`attn_lib.data` (seeded data sets and each chapter's settings),
 :mod:`attn_lib.diagnostics` (measurements: cost, row kinds, leaks),
@@ -42,6 +47,7 @@ from attn_lib import _env
 # reader, Colab included (attn_lib/_env.py says why each variable is set).
 _env.apply(_env.READER_ENV)
 
+from attn_lib.cache import KVCache  # noqa: E402
 from attn_lib.layers import (  # noqa: E402
     AdditiveAttention,
     AttentionLayer,
@@ -52,8 +58,9 @@ from attn_lib.layers import (  # noqa: E402
 )
 from attn_lib.masking import causal_mask, masked_softmax, sequence_mask  # noqa: E402
 from attn_lib.multihead import MultiHeadAttention, PositionalEncoding, SelfAttention  # noqa: E402
+from attn_lib.tiled import tiled_attention  # noqa: E402
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 __all__ = [
     "AdditiveAttention",
@@ -61,6 +68,7 @@ __all__ = [
     "AttentionPooling",
     "DotProductAttention",
     "GeneralAttention",
+    "KVCache",
     "MultiHeadAttention",
     "NadarayaWatson",
     "PositionalEncoding",
@@ -68,4 +76,5 @@ __all__ = [
     "causal_mask",
     "masked_softmax",
     "sequence_mask",
+    "tiled_attention",
 ]
