@@ -45,6 +45,15 @@ def check_rank(name, x, rank):
     return shape
 
 
+def check_token_ids(name, tokens, rank=2):
+    """Raise unless `tokens` are integer ids with `rank` axes (``(B, T)``); return the shape."""
+    shape = check_rank(name, tokens, rank)
+    if not dtype_of(tokens).is_integer:
+        raise TypeError(f"`{name}` must hold integer token ids. "
+                        f"Received: {name}.dtype={dtype_of(tokens).name}")
+    return shape
+
+
 def check_float(name, x):
     """Raise unless `x` holds floating-point numbers."""
     dtype = dtype_of(x)

@@ -118,3 +118,12 @@ def test_config_round_trip_and_saved_model_give_the_same_logits(tmp_path):
     MODEL.save(path)
     loaded = keras.saving.load_model(path)
     np.testing.assert_allclose(loaded(ids).numpy(), MODEL(ids).numpy(), atol=1e-6)
+
+
+def test_forward_rejects_token_ids_that_are_not_integers_of_shape_b_t():
+    with pytest.raises(ValueError,
+                       match=r"`token_ids` must have rank 2.*Received: token_ids.shape=\(5,\)"):
+        MODEL.forward(np.zeros(5, np.int32))
+    with pytest.raises(TypeError, match="`token_ids` must hold integer token ids. Received: "
+                                        "token_ids.dtype=float32"):
+        MODEL.forward(np.zeros((1, 5), np.float32))

@@ -148,6 +148,7 @@ class Decoder(keras.Model):
     def forward(self, token_ids, cache=None):
         """Logits ``(B, t, V)`` of a chunk ``(B, t)``; with a `cache`, the chunk follows
         its ``cache.length`` stored positions, and their keys and values join the cache."""
+        _validate.check_token_ids("token_ids", token_ids)
         start = 0 if cache is None else cache.length
         t = size(token_ids, 1)
         if isinstance(t, int) and start + t > self.max_len:

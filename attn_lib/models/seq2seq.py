@@ -35,14 +35,6 @@ from attn_lib.masking import _sequence_mask
 _register = keras.saving.register_keras_serializable(package="attn_lib")
 
 
-def _check_tokens(name, tokens, rank=2):
-    shape = _validate.check_rank(name, tokens, rank)
-    if not _validate.dtype_of(tokens).is_integer:
-        raise TypeError(f"`{name}` must hold integer token ids. "
-                        f"Received: {name}.dtype={_validate.dtype_of(tokens).name}")
-    return shape
-
-
 @_register
 class GRUEncoder(keras.layers.Layer):
     """Embedding followed by a GRU that skips the padding.
@@ -296,8 +288,9 @@ def _unpack(inputs, shapes=False):
     if shapes:
         return inputs
     src, src_valid_lens, tgt_in = inputs
-    shapes = (_check_tokens("src", src), _check_tokens("src_valid_lens", src_valid_lens, rank=1),
-              _check_tokens("tgt_in", tgt_in))
+    check = _validate.check_token_ids
+    shapes = (check("src", src), check("src_valid_lens", src_valid_lens, rank=1),
+              check("tgt_in", tgt_in))
     if len({shape[0] for shape in shapes if shape[0] is not None}) > 1:
         raise ValueError("`src`, `src_valid_lens` and `tgt_in` must have the same batch size. "
                          f"Received: src.shape={shapes[0]}, src_valid_lens.shape={shapes[1]}, "
@@ -353,8 +346,8 @@ def greedy_decode(model, src, src_valid_lens, max_steps, bos=1, eos=2, pad=0):
     max_steps = _validate.check_positive_int("max_steps", max_steps)
     src = np.asarray(src)
     src_valid_lens = np.asarray(src_valid_lens)
-    _check_tokens("src", src)
-    _check_tokens("src_valid_lens", src_valid_lens, rank=1)
+    _validate.check_token_ids("src", src)
+    _validate.check_token_ids("src_valid_lens", src_valid_lens, rank=1)
     if src.shape[0] != src_valid_lens.shape[0]:
         raise ValueError("`src` and `src_valid_lens` must have the same batch size. "
                          f"Received: src.shape={src.shape}, "
