@@ -47,7 +47,7 @@ from attn_lib import _env
 # reader, Colab included (attn_lib/_env.py says why each variable is set).
 _env.apply(_env.READER_ENV)
 
-from attn_lib.cache import KVCache  # noqa: E402
+from attn_lib.cache import KVCache, kv_cache_bytes  # noqa: E402
 from attn_lib.layers import (  # noqa: E402
     AdditiveAttention,
     AttentionLayer,
@@ -56,11 +56,28 @@ from attn_lib.layers import (  # noqa: E402
     GeneralAttention,
     NadarayaWatson,
 )
-from attn_lib.masking import causal_mask, masked_softmax, sequence_mask  # noqa: E402
-from attn_lib.multihead import MultiHeadAttention, PositionalEncoding, SelfAttention  # noqa: E402
+from attn_lib.masking import (  # noqa: E402
+    causal_mask,
+    masked_softmax,
+    sequence_mask,
+    sliding_window_mask,
+)
+from attn_lib.multihead import (  # noqa: E402
+    GroupedQueryAttention,
+    MultiHeadAttention,
+    SelfAttention,
+)
+from attn_lib.positions import (  # noqa: E402
+    NoPositionalEncoding,
+    PositionalEncoding,
+    PositionEmbedding,
+    alibi_bias,
+    alibi_slopes,
+    rope,
+)
 from attn_lib.tiled import tiled_attention  # noqa: E402
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 __all__ = [
     "AdditiveAttention",
@@ -68,13 +85,21 @@ __all__ = [
     "AttentionPooling",
     "DotProductAttention",
     "GeneralAttention",
+    "GroupedQueryAttention",
     "KVCache",
     "MultiHeadAttention",
     "NadarayaWatson",
+    "NoPositionalEncoding",
+    "PositionEmbedding",
     "PositionalEncoding",
     "SelfAttention",
+    "alibi_bias",
+    "alibi_slopes",
     "causal_mask",
+    "kv_cache_bytes",
     "masked_softmax",
+    "rope",
     "sequence_mask",
+    "sliding_window_mask",
     "tiled_attention",
 ]

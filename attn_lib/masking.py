@@ -108,6 +108,58 @@ def _causal_mask(num_queries, num_kv, offset=0):
     return tf.expand_dims(tf.range(num_kv), 0) <= tf.expand_dims(tf.range(num_queries), 1)
 
 
+def sliding_window_mask(num_queries, window, num_kv=None, offset=0, causal=True):
+    """Boolean ``(Tq, Tv)`` mask of a sliding window of `window` positions.
+
+    Query ``i`` sits at position ``p = i + offset`` (as in :func:`causal_mask`) and sees
+    the keys ``j`` with ``p - window < j <= p``: itself and the ``window - 1`` positions
+    before it, so never more than `window` keys (Mistral 7B's window, ``W = 4096``).
+    ``window=1`` keeps only the diagonal; a window of ``Tq + offset`` or more is the
+    causal mask. This is the convention of Keras' ``GroupQueryAttention(sliding_window=W)``
+    with ``use_causal_mask=True``: Keras' band alone keeps ``|p - j| < W``, which is this
+    mask with ``causal=False`` (``2W - 1`` keys around each query).
+
+    Args:
+        num_queries: int, ``Tq``.
+        window: int >= 1, ``W``, the number of positions a query sees (itself included).
+        num_kv: int, ``Tv`` (default ``Tq + offset``).
+        offset: int >= 0, the position of the first query, counted from the first key.
+        causal: bool; False keeps the symmetric band ``|p - j| < W`` (default True).
+
+    Returns:
+        Boolean tensor ``(Tq, Tv)``. A layer takes it with a batch axis, ``mask[None]``.
+
+    Raises:
+        TypeError, ValueError: a size or window that is not a positive integer, a
+            negative offset, or a `causal` that is not a bool.
+
+    Example:
+        >>> sliding_window_mask(4, window=2).numpy().astype(int)
+        array([[1, 0, 0, 0],
+               [1, 1, 0, 0],
+               [0, 1, 1, 0],
+               [0, 0, 1, 1]])
+        >>> sliding_window_mask(1, window=2, offset=3).numpy().astype(int)  # 4th position
+        array([[0, 0, 1, 1]])
+    """
+    num_queries = _validate.check_positive_int("num_queries", num_queries)
+    window = _validate.check_positive_int("window", window)
+    offset = _validate.check_positive_int("offset", offset, allow_zero=True)
+    num_kv = (num_queries + offset if num_kv is None
+              else _validate.check_positive_int("num_kv", num_kv))
+    return _sliding_window_mask(num_queries, num_kv, window, offset,
+                                _validate.check_bool("causal", causal))
+
+
+def _sliding_window_mask(num_queries, num_kv, window, offset=0, causal=True):
+    """`sliding_window_mask` without checks; the sizes and `offset` may be scalar tensors."""
+    positions = tf.range(num_queries) + offset  # (Tq,): where each query sits
+    distance = tf.expand_dims(positions, 1) - tf.expand_dims(tf.range(num_kv), 0)  # p - j
+    if causal:
+        return tf.logical_and(distance >= 0, distance < window)  # p - W < j <= p
+    return tf.abs(distance) < window  # |p - j| < W
+
+
 def keras_key_mask(queries, keys, values=None):
     """The Keras masks the inputs carry (``Embedding(mask_zero=True)``) as one mask, or None.
 

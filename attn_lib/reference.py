@@ -196,3 +196,84 @@ def tiled_attention(queries, keys, values, block_q, block_k, causal=False):
         output[rows][kept] = o[kept] / norm[kept, None]
         logsumexp[rows] = np.where(kept, m + np.log(np.where(kept, norm, 1.0)), -np.inf)
     return output, logsumexp
+
+
+def rope(x, positions=None, base=10000.0, pairing="half"):
+    """Rotary position embedding of `x` ``(..., T, d)``, one 2×2 rotation per pair.
+
+    The pair of frequency ``i`` is features ``(i, i + d/2)`` with ``pairing="half"`` and
+    ``(2i, 2i + 1)`` with ``"interleaved"``; at position ``m`` it turns by ``m θ_i``,
+    ``θ_i = base^(-2i/d)``. `positions` ``(T,)`` (default ``0 ... T - 1``) or
+    broadcasting against ``x.shape[:-1]``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    d = x.shape[-1]
+    if positions is None:
+        positions = np.arange(x.shape[-2])
+    positions = np.broadcast_to(positions, x.shape[:-1])
+    out = np.empty_like(x)
+    for i in range(d // 2):
+        a, b = (i, i + d // 2) if pairing == "half" else (2 * i, 2 * i + 1)
+        angle = positions * base ** (-2 * i / d)
+        cos, sin = np.cos(angle), np.sin(angle)
+        out[..., a] = cos * x[..., a] - sin * x[..., b]  # [cos -sin] [x_a]
+        out[..., b] = sin * x[..., a] + cos * x[..., b]  # [sin  cos] [x_b]
+    return out
+
+
+def alibi_slopes(num_heads):
+    """ALiBi's slopes: ``2^(-8k/h)`` for ``k = 1 ... h`` when ``h`` is a power of two;
+    otherwise those of the largest power of two ``p < h``, then every other slope of
+    ``2p`` heads, as Press et al. (2022) do."""
+    power = 2 ** int(np.floor(np.log2(num_heads)))
+    slopes = [2.0 ** (-8.0 * k / power) for k in range(1, power + 1)]
+    if power < num_heads:
+        slopes += list(alibi_slopes(2 * power)[0::2][: num_heads - power])
+    return np.array(slopes)
+
+
+def alibi_bias(num_heads, num_queries, num_kv=None, offset=0):
+    """``bias[k, i, j] = -slope_k · |i + offset - j|``, ``(h, Tq, Tv)``; Tv = Tq + offset."""
+    num_kv = num_queries + offset if num_kv is None else num_kv
+    bias = np.zeros((num_heads, num_queries, num_kv))
+    for k, slope in enumerate(alibi_slopes(num_heads)):
+        for i in range(num_queries):
+            for j in range(num_kv):
+                bias[k, i, j] = -slope * abs(i + offset - j)
+    return bias
+
+
+def sliding_window_mask(num_queries, num_kv, window, offset=0, causal=True):
+    """``mask[i, j] = p - window < j <= p`` for query ``i`` at position ``p = i + offset``.
+
+    With ``causal=False`` the symmetric band ``|p - j| < window``.
+    """
+    p = np.arange(num_queries)[:, None] + offset
+    j = np.arange(num_kv)[None, :]
+    if causal:
+        return (p - window < j) & (j <= p)
+    return np.abs(p - j) < window
+
+
+def grouped_query_attention(queries, keys, values, num_query_heads, num_key_value_heads,
+                            W_q, W_k, W_v, W_o, b_q=0.0, b_k=0.0, b_v=0.0, b_o=0.0,
+                            valid_lens=None, mask=None):
+    """Grouped-query attention, one query head at a time.
+
+    ``W_q`` is ``(dq, h_q*dk)``, ``W_k`` ``(dk_in, h_kv*dk)``, ``W_v`` ``(dv_in, h_kv*dv)``,
+    ``W_o`` ``(h_q*dv, d_out)``. Query head ``u`` uses key-value head ``u // g``,
+    ``g = h_q / h_kv``; ``h_kv = 1`` is multi-query attention. `mask` broadcasts to
+    ``(B, Tq, Tv)``. Returns ``(output, weights)`` with weights ``(B, h_q, Tq, Tv)``.
+    """
+    q, k, v = queries @ W_q + b_q, keys @ W_k + b_k, values @ W_v + b_v
+    dk, dv = q.shape[-1] // num_query_heads, v.shape[-1] // num_key_value_heads
+    group = num_query_heads // num_key_value_heads
+    heads, weights = [], []
+    for u in range(num_query_heads):
+        kv = u // group  # the key-value head this query head shares
+        q_u = q[..., u * dk:(u + 1) * dk]
+        k_u, v_u = k[..., kv * dk:(kv + 1) * dk], v[..., kv * dv:(kv + 1) * dv]
+        head, w = dot_product_attention(q_u, k_u, v_u, valid_lens, mask)  # (B, Tq, dv)
+        heads.append(head)
+        weights.append(w)
+    return np.concatenate(heads, axis=-1) @ W_o + b_o, np.stack(weights, axis=1)

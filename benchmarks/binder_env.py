@@ -24,7 +24,8 @@ JupyterLab server from the venv, and runs each chapter (every notebooks/[0-9]*.i
 default) with nbclient in a kernel of that venv, in an empty temporary folder and without
 the book's environment variables (a reader's Binder sets none): seconds, error and stderr
 outputs, and the kernel's peak resident memory, the larger of its own high-water mark
-(VmHWM, read after every cell) and its process tree's RSS sampled every 0.1 s. mybinder.org
+(VmHWM, read after every cell) and its process tree's PSS sampled every 0.1 s (shared
+pages counted once, as the container counts them; see `proportional_rss`). mybinder.org
 guarantees 1 GB per session, so each chapter must stay under 1 GB. MB and GB are 10^6 and
 10^9 bytes. Exits 1 if a budget is exceeded, a check fails, or a chapter has an error or a
 stderr output. Needs binutils (`strip`, `readelf`), as postBuild does.
@@ -259,6 +260,19 @@ def jupyterlab_server_rss(venv):
             server.wait(timeout=30)
 
 
+def proportional_rss(process):
+    """A process's PSS: its resident pages, each shared page divided among its sharers.
+
+    Summed over a process tree this counts TensorFlow's shared libraries once, as the
+    container's memory limit does; a sum of RSS would count them in every process. Falls
+    back to RSS where /proc/PID/smaps_rollup is missing (kernels before 4.14)."""
+    try:
+        rollup = pathlib.Path(f"/proc/{process.pid}/smaps_rollup").read_text()
+        return int(re.search(r"^Pss:\s+(\d+) kB", rollup, re.M).group(1)) * 1024
+    except (OSError, AttributeError):
+        return process.memory_info().rss
+
+
 class PeakMemory:
     """Peak resident memory of a kernel: its VmHWM, and its process tree sampled in a thread."""
 
@@ -277,10 +291,10 @@ class PeakMemory:
             self.read()
 
     def read(self):
-        """Update the peak from the kernel's VmHWM and its tree's current RSS."""
+        """Update the peak from the kernel's VmHWM and its tree's current PSS."""
         try:
             kernel = psutil.Process(self.pid)
-            tree = sum(p.memory_info().rss for p in [kernel, *kernel.children(recursive=True)])
+            tree = sum(proportional_rss(p) for p in [kernel, *kernel.children(recursive=True)])
             status = pathlib.Path(f"/proc/{self.pid}/status").read_text()
             hwm = int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1)) * 1024
         except (psutil.Error, OSError, AttributeError):

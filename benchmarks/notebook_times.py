@@ -16,7 +16,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 from run_notebooks import chapters, execute  # noqa: E402
 
-TRAINING_CHAPTERS = ("04_", "07_", "08_", "10_")
+TRAINING_CHAPTERS = ("04_", "07_", "08_", "10_", "11_", "12_")
 
 
 def main():

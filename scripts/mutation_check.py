@@ -25,7 +25,8 @@ from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ["tests/test_masking.py", "tests/test_scoring.py", "tests/test_layers.py",
-         "tests/test_multihead.py"]
+         "tests/test_multihead.py", "tests/test_cache.py", "tests/test_positions.py",
+         "tests/test_position_hooks.py"]
 
 
 class Mutant(NamedTuple):
@@ -96,6 +97,50 @@ MUTANTS = [
     Mutant("flags not checked", "attn_lib/_validate.py",
            "    if (value is None and allow_none) or isinstance(value, (bool, np.bool_)):",
            "    if True:"),
+    # chapter 11: key-value heads shared by groups of query heads, sliding windows
+    Mutant("key-value heads tiled, not repeated", "attn_lib/multihead.py",
+           "return x if groups == 1 else tf.repeat(x, groups, axis=1)",
+           "return x if groups == 1 else tf.tile(x, (1, groups, 1, 1))"),
+    Mutant("window one key too wide", "attn_lib/masking.py",
+           "return tf.logical_and(distance >= 0, distance < window)  # p - W < j <= p",
+           "return tf.logical_and(distance >= 0, distance <= window)  # p - W < j <= p"),
+    Mutant("two-sided window one key too wide", "attn_lib/masking.py",
+           "return tf.abs(distance) < window  # |p - j| < W",
+           "return tf.abs(distance) <= window  # |p - j| < W"),
+    Mutant("window ignores the cache offset", "attn_lib/multihead.py",
+           "band = _sliding_window_mask(num_queries, num_kv, window, offset, causal=False)",
+           "band = _sliding_window_mask(num_queries, num_kv, window, 0, causal=False)"),
+    Mutant("windowed cache keeps W - 1", "attn_lib/cache.py",
+           "self._keys[layer] = keys[:, :, -self.window:]",
+           "self._keys[layer] = keys[:, :, -self.window + 1:]"),
+    Mutant("cache trims before the chunk attends", "attn_lib/cache.py",
+           "        return keys, values\n\n    def _check_layer",
+           "        return self._keys[layer], self._values[layer]\n\n    def _check_layer"),
+    Mutant("windowed cache accepted by an unwindowed layer", "attn_lib/multihead.py",
+           "if cache.window is not None and (window is None or window > cache.window):",
+           "if cache.window is not None and (window is not None and window > cache.window):"),
+    Mutant("length stops at the window", "attn_lib/cache.py",
+           "        return self._appended[0]\n", "        return self.stored(0)\n"),
+    # chapter 12: rotary embeddings and linear biases
+    Mutant("RoPE turns the wrong way", "attn_lib/positions.py",
+           "return tf.concat([-second, first], axis=-1)",
+           "return tf.concat([second, -first], axis=-1)"),
+    Mutant("RoPE frequencies base^(-i/d)", "attn_lib/positions.py",
+           "return base ** (-np.arange(0, dim, 2) / dim)",
+           "return base ** (-np.arange(0, dim // 2) / dim)"),
+    Mutant("RoPE pairings mixed", "attn_lib/positions.py",
+           '    if pairing == "half":  # θ_0 ... θ_{d/2-1}, θ_0 ... θ_{d/2-1}',
+           '    if pairing != "half":  # θ_0 ... θ_{d/2-1}, θ_0 ... θ_{d/2-1}'),
+    Mutant("ALiBi slopes 2^-k whatever the head count", "attn_lib/positions.py",
+           "slopes = [2.0 ** (-8.0 * k / power) for k in range(1, power + 1)]",
+           "slopes = [2.0 ** (-k) for k in range(1, power + 1)]"),
+    Mutant("ALiBi bias ignores the offset", "attn_lib/positions.py",
+           "query_at = tf.range(num_queries) + offset",
+           "query_at = tf.range(num_queries)"),
+    Mutant("RoPE after the cache: positions restart", "attn_lib/multihead.py",
+           "at = start if cache is None else start + cache.first_position(cache_index)",
+           "at = start"),
+
 ]
 
 

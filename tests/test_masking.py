@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from attn_lib import causal_mask, masked_softmax, reference, sequence_mask
+from attn_lib import causal_mask, masked_softmax, reference, sequence_mask, sliding_window_mask
 
 
 @st.composite
@@ -220,3 +220,51 @@ def test_causal_mask_without_offset_is_unchanged():
 def test_causal_mask_rejects_a_negative_offset():
     with pytest.raises(ValueError, match="`offset` must be >= 0. Received: offset=-1"):
         causal_mask(2, offset=-1)
+
+
+# --- sliding-window masks: the last W positions up to the query's own ------------------------
+
+@given(st.integers(1, 6), st.integers(1, 8), st.integers(1, 9), st.integers(0, 5),
+       st.booleans())
+def test_sliding_window_mask_matches_the_reference(num_queries, num_kv, window, offset, causal):
+    np.testing.assert_array_equal(
+        sliding_window_mask(num_queries, window, num_kv, offset, causal).numpy(),
+        reference.sliding_window_mask(num_queries, num_kv, window, offset, causal))
+
+
+@pytest.mark.parametrize("window", [1, 2, 3, 7])
+def test_each_query_sees_itself_and_at_most_window_minus_one_positions_before(window):
+    mask = sliding_window_mask(7, window).numpy()
+    for i in range(7):
+        np.testing.assert_array_equal(np.flatnonzero(mask[i]),
+                                      np.arange(max(0, i - window + 1), i + 1))
+
+
+def test_a_window_as_long_as_the_sequence_is_the_causal_mask():
+    for offset in range(3):
+        np.testing.assert_array_equal(sliding_window_mask(4, 4 + offset, offset=offset).numpy(),
+                                      causal_mask(4, offset=offset).numpy())
+
+
+def test_sliding_window_mask_with_offset_is_the_last_rows_of_the_full_mask():
+    for offset in range(5):
+        for t in range(1, 4):
+            np.testing.assert_array_equal(sliding_window_mask(t, 3, offset=offset).numpy(),
+                                          sliding_window_mask(offset + t, 3).numpy()[-t:])
+
+
+def test_non_causal_window_is_the_symmetric_band_of_2w_minus_1_keys():
+    mask = sliding_window_mask(9, 3, causal=False).numpy()
+    np.testing.assert_array_equal(mask, mask.T)
+    assert mask.sum(axis=1).max() == 2 * 3 - 1
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"window": 0}, ValueError, r"`window` must be > 0. Received: window=0"),
+    ({"window": 2.0}, TypeError, r"`window` must be an integer. Received: window=2.0"),
+    ({"window": 2, "offset": -1}, ValueError, r"`offset` must be >= 0"),
+    ({"window": 2, "causal": 1}, TypeError, r"`causal` must be True or False"),
+])
+def test_sliding_window_mask_names_bad_arguments(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        sliding_window_mask(3, **kwargs)

@@ -127,3 +127,32 @@ def test_forward_rejects_token_ids_that_are_not_integers_of_shape_b_t():
     with pytest.raises(TypeError, match="`token_ids` must hold integer token ids. Received: "
                                         "token_ids.dtype=float32"):
         MODEL.forward(np.zeros((1, 5), np.float32))
+
+
+@pytest.mark.parametrize("kv_heads, window", [(1, None), (1, 4), (2, 3)])
+def test_grouped_and_windowed_decoder_generates_the_same_with_and_without_a_cache(
+        kv_heads, window):
+    model = Decoder(vocab_size=VOCAB, max_len=MAX_LEN, d_model=16, num_heads=2,
+                    num_key_value_heads=kv_heads, sliding_window=window)
+    prompt = np.random.default_rng(3).integers(0, VOCAB, size=(2, 6)).astype(np.int32)
+    cached_tokens, cached_logits = model.generate(prompt, 10, use_cache=True)
+    tokens, logits = model.generate(prompt, 10, use_cache=False)
+    np.testing.assert_array_equal(cached_tokens, tokens)
+    assert_close(cached_logits, logits)
+    cache = model.new_cache()
+    model.forward(np.concatenate([prompt, tokens], axis=1), cache)
+    kept = 16 if window is None else window  # the windowed cache stops growing at W
+    assert cache.stored(0) == kept and cache.length == 16
+    assert cache.nbytes == 2 * 2 * 2 * kept * kv_heads * 8 * 4  # 2·L·B·T·h_kv·d_head·b
+
+
+def test_a_window_hides_what_lies_beyond_it():
+    model = Decoder(vocab_size=VOCAB, max_len=MAX_LEN, d_model=16, num_heads=2,
+                    num_layers=1, sliding_window=3)
+    ids = np.random.default_rng(4).integers(0, VOCAB, size=(1, 10)).astype(np.int32)
+    changed = ids.copy()
+    changed[:, 2] = (changed[:, 2] + 1) % VOCAB
+    before, after = model(ids).numpy(), model(changed).numpy()
+    # one windowed layer: position p reads p - 2 ... p, so token 2 reaches 2, 3 and 4 only
+    np.testing.assert_array_equal(before[:, 5:], after[:, 5:])
+    assert np.abs(before[:, 2:5] - after[:, 2:5]).max() > 1e-4

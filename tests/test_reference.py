@@ -79,3 +79,57 @@ def test_tiled_attention_oracle_equals_plain_attention_and_its_logsumexp(rng, ca
     np.testing.assert_allclose(out, plain[0], atol=1e-12)
     scores = np.where(mask[0] if causal else True, q @ k.T / 2.0, -np.inf)
     np.testing.assert_allclose(lse, np.log(np.exp(scores).sum(axis=1)), atol=1e-12)
+
+
+def test_rope_oracle_turns_each_pair_by_position_times_its_frequency_by_hand():
+    x = np.array([[1.0, 2.0, 3.0, 4.0]] * 2)  # positions 0 and 1; base 100: θ = 1, 0.1
+    half = reference.rope(x, base=100)  # pairs (x0, x2) by 1 rad, (x1, x3) by 0.1 rad
+    np.testing.assert_allclose(half[0], x[0])
+    np.testing.assert_allclose(half[1], [np.cos(1) - 3 * np.sin(1),
+                                         2 * np.cos(0.1) - 4 * np.sin(0.1),
+                                         np.sin(1) + 3 * np.cos(1),
+                                         2 * np.sin(0.1) + 4 * np.cos(0.1)])
+    inter = reference.rope(x, base=100, pairing="interleaved")  # pairs (x0, x1), (x2, x3)
+    np.testing.assert_allclose(inter[1], [np.cos(1) - 2 * np.sin(1), np.sin(1) + 2 * np.cos(1),
+                                          3 * np.cos(0.1) - 4 * np.sin(0.1),
+                                          3 * np.sin(0.1) + 4 * np.cos(0.1)])
+
+
+def test_alibi_oracle_slopes_are_the_papers_and_its_bias_is_minus_slope_times_distance():
+    np.testing.assert_allclose(reference.alibi_slopes(8), 0.5 ** np.arange(1, 9))
+    np.testing.assert_allclose(reference.alibi_slopes(3), [2**-4, 2**-8, 2**-2])
+    bias = reference.alibi_bias(2, 2, 4, offset=1)  # queries at positions 1 and 2
+    np.testing.assert_allclose(bias[0], -(2**-4) * np.array([[1, 0, 1, 2], [2, 1, 0, 1]]))
+
+
+def test_sliding_window_mask_oracle_by_hand():
+    np.testing.assert_array_equal(reference.sliding_window_mask(3, 4, window=2, offset=1),
+                                  [[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]])
+    np.testing.assert_array_equal(reference.sliding_window_mask(2, 4, 2, 1, causal=False),
+                                  [[1, 1, 1, 0], [0, 1, 1, 1]])
+
+
+def repeat_heads(W, num_heads, group):
+    """(d_in, h·d) -> (d_in, h·g·d): each head's block of columns repeated g times."""
+    d_in = W.shape[0]
+    blocks = W.reshape(d_in, num_heads, -1)
+    return np.repeat(blocks, group, axis=1).reshape(d_in, -1)
+
+
+@pytest.mark.parametrize("num_key_value_heads", [1, 2, 4])
+def test_grouped_query_oracle_is_multi_head_with_key_value_weights_repeated(
+        rng, num_key_value_heads):
+    """A group of g query heads sharing a head = g heads with copies of its weights."""
+    x = rng.normal(size=(2, 5, 6))
+    group = 4 // num_key_value_heads
+    W_q, W_o = rng.normal(size=(6, 4 * 3)), rng.normal(size=(4 * 2, 5))
+    W_k, W_v = rng.normal(size=(6, num_key_value_heads * 3)), rng.normal(
+        size=(6, num_key_value_heads * 2))
+    mask = reference.causal_mask(5, 5)[None]
+    out, weights = reference.grouped_query_attention(x, x, x, 4, num_key_value_heads, W_q, W_k,
+                                                     W_v, W_o, mask=mask)
+    expected, expected_w = reference.multi_head_attention(
+        x, x, x, 4, W_q, repeat_heads(W_k, num_key_value_heads, group),
+        repeat_heads(W_v, num_key_value_heads, group), W_o, mask=mask)
+    np.testing.assert_allclose(out, expected, atol=1e-12)
+    np.testing.assert_allclose(weights, expected_w, atol=1e-12)

@@ -23,7 +23,8 @@ import tensorflow as tf
 
 from attn_lib import _validate
 from attn_lib.layers import AttentionPooling
-from attn_lib.multihead import PositionalEncoding, SelfAttention
+from attn_lib.multihead import SelfAttention
+from attn_lib.positions import PositionalEncoding
 
 _register = keras.saving.register_keras_serializable(package="attn_lib")
 

@@ -19,7 +19,12 @@ import tensorflow as tf
 from attn_lib import _validate
 from attn_lib.cache import KVCache
 from attn_lib.masking import _causal_mask, size
-from attn_lib.multihead import MultiHeadAttention, PositionalEncoding
+from attn_lib.multihead import GroupedQueryAttention, MultiHeadAttention
+from attn_lib.positions import NoPositionalEncoding, PositionalEncoding, PositionEmbedding
+
+#: Where a Decoder's positions come from: added to the embeddings (the first two), inside
+#: attention (rotated queries and keys; biased scores), or nowhere but the causal mask.
+POSITION_ENCODINGS = ("sinusoidal", "learned", "rope", "alibi", "none")
 
 _register = keras.saving.register_keras_serializable(package="attn_lib")
 
@@ -32,6 +37,10 @@ class DecoderBlock(keras.layers.Layer):
         d_model: int, ``d``, the size of every position's vector.
         num_heads: int dividing `d_model`.
         mlp_units: int, the hidden size of the MLP.
+        num_key_value_heads: None (one per head: multi-head attention) or int dividing
+            `num_heads`: grouped-query attention.
+        sliding_window: None or int, the positions each query sees (itself included).
+        position_encoding: None, ``"rope"`` or ``"alibi"``: the attention's (default None).
 
     Call arguments:
         x: ``(B, t, d)``.
@@ -48,7 +57,8 @@ class DecoderBlock(keras.layers.Layer):
         TensorShape([1, 3, 8])
     """
 
-    def __init__(self, d_model, num_heads, mlp_units, **kwargs):
+    def __init__(self, d_model, num_heads, mlp_units, num_key_value_heads=None,
+                 sliding_window=None, position_encoding=None, **kwargs):
         super().__init__(**kwargs)
         self.d_model = _validate.check_positive_int("d_model", d_model)
         self.num_heads = _validate.check_positive_int("num_heads", num_heads)
@@ -57,7 +67,14 @@ class DecoderBlock(keras.layers.Layer):
             raise ValueError("`d_model` must be divisible by `num_heads`. "
                              f"Received: d_model={d_model}, num_heads={num_heads}")
         self.norm_1 = keras.layers.LayerNormalization(epsilon=1e-5)
-        self.attention = MultiHeadAttention(num_heads, key_dim=d_model // num_heads)
+        self.num_key_value_heads, self.sliding_window = num_key_value_heads, sliding_window
+        if num_key_value_heads is None and sliding_window is None:  # chapter 10's blocks
+            self.attention = MultiHeadAttention(num_heads, key_dim=d_model // num_heads,
+                                                position_encoding=position_encoding)
+        else:
+            self.attention = GroupedQueryAttention(
+                num_heads, num_key_value_heads or num_heads, key_dim=d_model // num_heads,
+                sliding_window=sliding_window, position_encoding=position_encoding)
         self.norm_2 = keras.layers.LayerNormalization(epsilon=1e-5)
         self.mlp_in = keras.layers.Dense(mlp_units, activation="relu")
         self.mlp_out = keras.layers.Dense(d_model)
@@ -77,7 +94,10 @@ class DecoderBlock(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "d_model": self.d_model,
-                "num_heads": self.num_heads, "mlp_units": self.mlp_units}
+                "num_heads": self.num_heads, "mlp_units": self.mlp_units,
+                "num_key_value_heads": self.num_key_value_heads,
+                "sliding_window": self.sliding_window,
+                "position_encoding": self.attention.position_encoding}
 
 
 @_register
@@ -91,6 +111,11 @@ class Decoder(keras.Model):
         num_heads: int dividing `d_model` (default 2).
         num_layers: int, the number of blocks (default 2).
         mlp_units: int, the MLP's hidden size (default ``4 * d_model``).
+        num_key_value_heads: None (multi-head attention) or int dividing `num_heads`
+            (grouped-query attention; 1 is multi-query attention).
+        sliding_window: None or int, the positions each query sees (itself included);
+            the cache then keeps only that many.
+        position_encoding: one of :data:`POSITION_ENCODINGS` (default ``"sinusoidal"``).
 
     Call arguments:
         token_ids: integers ``(B, T)``, ``T <= max_len``.
@@ -112,7 +137,8 @@ class Decoder(keras.Model):
     """
 
     def __init__(self, vocab_size, max_len, d_model=32, num_heads=2, num_layers=2,
-                 mlp_units=None, **kwargs):
+                 mlp_units=None, num_key_value_heads=None, sliding_window=None,
+                 position_encoding="sinusoidal", **kwargs):
         super().__init__(**kwargs)
         self.vocab_size = _validate.check_positive_int("vocab_size", vocab_size)
         self.max_len = _validate.check_positive_int("max_len", max_len)
@@ -121,25 +147,39 @@ class Decoder(keras.Model):
         self.num_layers = _validate.check_positive_int("num_layers", num_layers)
         self.mlp_units = 4 * d_model if mlp_units is None else _validate.check_positive_int(
             "mlp_units", mlp_units)
+        if position_encoding not in POSITION_ENCODINGS:
+            raise ValueError(f"`position_encoding` must be one of {POSITION_ENCODINGS}. "
+                             f"Received: position_encoding={position_encoding!r}")
+        self.position_encoding = position_encoding
         self.embedding = keras.layers.Embedding(vocab_size, d_model)
-        self.positions = PositionalEncoding(max_len, d_model)
-        self.blocks = [DecoderBlock(d_model, num_heads, self.mlp_units, name=f"block_{i}")
+        self.positions = {"sinusoidal": lambda: PositionalEncoding(max_len, d_model),
+                          "learned": lambda: PositionEmbedding(max_len, d_model)}.get(
+            position_encoding, NoPositionalEncoding)()
+        inside = position_encoding if position_encoding in ("rope", "alibi") else None
+        self.num_key_value_heads, self.sliding_window = num_key_value_heads, sliding_window
+        self.blocks = [DecoderBlock(d_model, num_heads, self.mlp_units, num_key_value_heads,
+                                    sliding_window, inside, name=f"block_{i}")
                        for i in range(num_layers)]
         self.norm = keras.layers.LayerNormalization(epsilon=1e-5)
         self.head = keras.layers.Dense(vocab_size)
 
     def new_cache(self):
         """An empty :class:`attn_lib.KVCache` that fits this model."""
-        return KVCache(self.num_layers, self.num_heads, self.d_model // self.num_heads)
+        return KVCache(self.num_layers, self.num_key_value_heads or self.num_heads,
+                       self.d_model // self.num_heads, window=self.sliding_window)
 
     def embed(self, token_ids, start=0):
         """Token embeddings plus the encodings of positions ``start ... start + t - 1``.
 
         ``(B, t)`` -> ``(B, t, d)``; `start` is where the chunk begins in the sequence.
         """
-        t = size(token_ids, 1)
-        encoding = tf.constant(self.positions.encoding)[start:start + t]  # (t, d)
-        return self.embedding(token_ids) + encoding
+        x = self.embedding(token_ids)  # (B, t, d)
+        if self.position_encoding == "sinusoidal":
+            t = size(token_ids, 1)
+            return x + tf.constant(self.positions.encoding)[start:start + t]  # (t, d)
+        if self.position_encoding == "learned":
+            return self.positions(x, start=start)
+        return x  # RoPE and ALiBi act inside attention; "none" has only the causal mask
 
     def to_logits(self, x):
         """``(B, t, d)`` -> the next token's logits ``(B, t, V)``."""
@@ -149,13 +189,14 @@ class Decoder(keras.Model):
         """Logits ``(B, t, V)`` of a chunk ``(B, t)``; with a `cache`, the chunk follows
         its ``cache.length`` stored positions, and their keys and values join the cache."""
         _validate.check_token_ids("token_ids", token_ids)
-        start = 0 if cache is None else cache.length
+        start = 0 if cache is None else cache.length  # the chunk's position
+        kept = 0 if cache is None else cache.stored(0)  # the keys before it in the mask
         t = size(token_ids, 1)
         if isinstance(t, int) and start + t > self.max_len:
             raise ValueError(f"The sequence is longer than max_len={self.max_len}. Received: "
                              f"{start} cached + {t} new positions")
         x = self.embed(token_ids, start)  # 1) (B, t, d)
-        mask = tf.expand_dims(_causal_mask(t, start + t, start), 0)  # (1, t, start + t)
+        mask = tf.expand_dims(_causal_mask(t, kept + t, kept), 0)  # (1, t, kept + t)
         for i, block in enumerate(self.blocks):  # 2) causal self-attention and MLP
             x = block(x, attention_mask=mask, cache=cache, cache_index=i)
         return self.to_logits(x)  # 3) (B, t, V)
@@ -197,7 +238,9 @@ class Decoder(keras.Model):
         return {**super().get_config(), "vocab_size": self.vocab_size,
                 "max_len": self.max_len, "d_model": self.d_model,
                 "num_heads": self.num_heads, "num_layers": self.num_layers,
-                "mlp_units": self.mlp_units}
+                "mlp_units": self.mlp_units, "num_key_value_heads": self.num_key_value_heads,
+                "sliding_window": self.sliding_window,
+                "position_encoding": self.position_encoding}
 
 
-__all__ = ["Decoder", "DecoderBlock"]
+__all__ = ["POSITION_ENCODINGS", "Decoder", "DecoderBlock"]
